@@ -1,0 +1,1 @@
+"""lake-assets: Dagster assets that turn MySQL `reports` into a queryable data lake."""

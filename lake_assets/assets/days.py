@@ -1,0 +1,71 @@
+"""What every asset does per day of its run: find the days, time them, keep attempts clean."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from dagster import AssetExecutionContext
+
+from lake_assets.partitions import key_to_date
+from lake_assets.resources.lake import LakeStore
+from lake_assets.zones import DayPath
+
+PROGRESS_EVERY_S = 10.0
+
+
+def run_days(context: AssetExecutionContext) -> list[dt.date]:
+    """The days of this run: one for a daily run, all of them for a single-run range."""
+    return [key_to_date(k) for k in context.partition_keys]
+
+
+@contextmanager
+def new_attempt(store: LakeStore, paths: list[DayPath], attempt: str) -> Iterator[None]:
+    """On failure, remove what this attempt wrote (best effort): the manifests were not switched,
+    so the last good version of the day stays current."""
+    try:
+        yield
+    except BaseException:
+        for path in paths:
+            try:
+                store.delete_keys(store.list_keys(path.attempt_prefix(attempt)))
+            except Exception:
+                logging.getLogger(__name__).warning("could not clean up %s", path.prefix)
+        raise
+
+
+@dataclass
+class Progress:
+    """Logs rows, MB and rate while a long day is processed, and a summary at the end."""
+
+    log: logging.Logger | logging.LoggerAdapter
+    label: str
+    unit: str = "rows"
+    rows: int = 0
+    nbytes: int = 0
+
+    def __post_init__(self) -> None:
+        self.started = self._last = time.monotonic()
+
+    def add(self, rows: int, nbytes: int = 0) -> None:
+        self.rows += rows
+        self.nbytes += nbytes
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_EVERY_S:
+            self._last = now
+            self.log.info(f"{self.label}: {self.summary()} so far")
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def summary(self) -> str:
+        s = max(self.seconds, 1e-9)
+        return (
+            f"{self.rows:,} {self.unit}, {self.nbytes / 1e6:,.1f} MB in {s:,.2f}s "
+            f"({self.rows / s:,.0f} {self.unit}/s)"
+        )

@@ -1,0 +1,173 @@
+"""`decoded_reports`: one row per reading in data/, malformed reports in quarantine/.
+
+Reads the raw zone (never MySQL), decodes batch by batch with the vectorised codec, and writes
+each day as a new attempt of both zones. The quarantine switches at once; the readings become
+visible through the table only when `reports_table` publishes them.
+"""
+
+import datetime as dt
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from lake_assets.assets.days import Progress, new_attempt, run_days
+from lake_assets.assets.metadata import column_schema, markdown_table, range_note, stored_columns
+from lake_assets.assets.raw import raw_reports
+from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
+from lake_assets.parquet import PartWriter, iter_batches
+from lake_assets.partitions import daily_partitions, date_to_path_value
+from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
+from lake_assets.resources.lake import LakeResource, LakeStore
+from lake_assets.zones import (
+    DATA,
+    QUARANTINE,
+    RAW,
+    TABLE,
+    DayManifest,
+    DayPath,
+    commit_manifest,
+    new_attempt_id,
+    read_manifest,
+    remove_superseded,
+)
+
+DECODE_BATCH_ROWS = 20_000  # ~7M readings at most per batch at production sizes
+
+
+@asset(
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[raw_reports],
+    kinds={"python", "parquet"},
+    group_name="reports",
+    description="One row per sensor reading (sensor-pack v1 decoded), Parquet in "
+    "data/reports/date=YYYYMMDD/; malformed reports with their reason in quarantine/.",
+)
+def decoded_reports(
+    context: AssetExecutionContext, lake: LakeResource, catalog: LakeCatalog
+) -> MaterializeResult:
+    store = lake.store()
+    days = run_days(context)
+    published = catalog.partitions(TABLE)
+    results = [decode_day(context, store, day, published) for day in days]
+
+    readings = sum(r.rows for r, _ in results)
+    reasons: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
+    for r, q in results:
+        reasons.update(q.stats["reasons"])
+        channels.update(r.stats["channels"])
+    per_day = [
+        {
+            "date": r.date,
+            "raw rows": r.stats["raw_rows"],
+            "readings": r.rows,
+            "null readings": r.stats["null_values"],
+            "quarantined": q.rows,
+        }
+        for r, q in results
+    ]
+    if reasons:
+        context.log.warning(f"quarantined rows by reason: {dict(reasons)}")
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": readings,
+            "dagster/column_schema": column_schema(results[-1][0].columns),
+            "dagster/uri": MetadataValue.path(store.uri(DayPath(DATA, days[-1]).prefix)),
+            "quarantined": sum(q.rows for _, q in results),
+            "quarantined_by_reason": MetadataValue.json(dict(reasons)),
+            "readings_by_channel": MetadataValue.json(dict(channels)),
+            "null_readings": sum(r.stats["null_values"] for r, _ in results),
+            "bytes": sum(r.bytes for r, _ in results),
+            "days": markdown_table(per_day),
+            **range_note(len(days)),
+        }
+    )
+
+
+def decode_day(
+    context: AssetExecutionContext,
+    store: LakeStore,
+    day: dt.date,
+    published: dict[str, PartitionSpec],
+) -> tuple[DayManifest, DayManifest]:
+    raw = read_manifest(store, DayPath(RAW, day))
+    if raw is None:
+        raise Failure(
+            f"{day}: the raw zone has no data for this day — materialize raw_reports first"
+        )
+    data_path, q_path = DayPath(DATA, day), DayPath(QUARANTINE, day)
+    attempt = new_attempt_id(context.run_id)
+    progress = Progress(context.log, f"decode {day}", unit="readings")
+    reasons: Counter[str] = Counter()
+    channels: Counter[str] = Counter()
+    null_values = 0
+
+    with (
+        new_attempt(store, [data_path, q_path], attempt),
+        PartWriter(store, data_path.attempt_prefix(attempt), READINGS_SCHEMA) as readings_out,
+        PartWriter(store, q_path.attempt_prefix(attempt), QUARANTINE_SCHEMA) as quarantine_out,
+    ):
+        keys = [f.key for f in raw.files]
+        for batch in iter_batches(store, keys, ["id", "device_id", "encoded"], DECODE_BATCH_ROWS):
+            decoded = decode_reports(batch["id"], batch["device_id"], batch["encoded"])
+            readings_out.write(decoded.readings)
+            quarantine_out.write(decoded.quarantine)
+            reasons.update(decoded.reason_counts())
+            channels.update(_channel_counts(decoded.readings))
+            null_values += decoded.readings.column("value").null_count
+            progress.add(decoded.readings.num_rows, batch.nbytes)
+        data_files, q_files = readings_out.close(), quarantine_out.close()
+
+        common = {
+            "table": TABLE,
+            "date": date_to_path_value(day),
+            "attempt": attempt,
+            "run_id": context.run_id,
+        }
+        data = DayManifest(
+            zone=DATA,
+            files=data_files,
+            columns=stored_columns(READINGS_SCHEMA),
+            stats={
+                "raw_rows": raw.rows,
+                "raw_attempt": raw.attempt,
+                "channels": dict(channels),
+                "null_values": null_values,
+                "quarantined": sum(reasons.values()),
+            },
+            **common,
+        )
+        quarantine = DayManifest(
+            zone=QUARANTINE,
+            files=q_files,
+            columns=stored_columns(QUARANTINE_SCHEMA),
+            stats={"raw_rows": raw.rows, "raw_attempt": raw.attempt, "reasons": dict(reasons)},
+            **common,
+        )
+        commit_manifest(store, q_path, quarantine)
+        commit_manifest(store, data_path, data)
+
+    remove_superseded(store, q_path, keep={attempt})
+    # The published version stays until reports_table switches the catalog to this one.
+    live = published_attempt(published.get(date_to_path_value(day)))
+    remove_superseded(store, data_path, keep={attempt} | ({live} if live else set()))
+    context.log.info(
+        f"decode {day}: {raw.rows:,} raw rows → {progress.summary()}; "
+        f"{quarantine.rows:,} quarantined {dict(reasons) or ''}"
+    )
+    return data, quarantine
+
+
+def _channel_counts(readings: pa.Table) -> dict[str, int]:
+    counts = pc.value_counts(readings.column("channel").combine_chunks().dictionary_decode())
+    return {c["values"]: c["counts"] for c in counts.to_pylist()}

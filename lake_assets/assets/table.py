@@ -1,0 +1,69 @@
+"""`reports_table`: publish the decoded days to the catalog (DuckDB view or Glue partitions)."""
+
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from lake_assets.assets.days import run_days
+from lake_assets.assets.decoded import decoded_reports
+from lake_assets.assets.metadata import markdown_table, range_note
+from lake_assets.partitions import daily_partitions, date_to_path_value
+from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
+from lake_assets.resources.lake import LakeResource
+from lake_assets.zones import DATA, TABLE, DayPath, read_manifest, remove_superseded
+
+
+@asset(
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[decoded_reports],
+    kinds={"duckdb", "table"},
+    group_name="reports",
+    pool="lake_catalog",
+    description="The `reports` table over the published days: a view in "
+    "<LAKE_ROOT>/catalog.duckdb for a local lake, Glue partitions for an S3 lake.",
+)
+def reports_table(
+    context: AssetExecutionContext, lake: LakeResource, catalog: LakeCatalog
+) -> MaterializeResult:
+    store = lake.store()
+    days = run_days(context)
+    specs: list[PartitionSpec] = []
+    for day in days:
+        path = DayPath(DATA, day)
+        manifest = read_manifest(store, path)
+        if manifest is None:
+            raise Failure(
+                f"{day}: no decoded data for this day — materialize decoded_reports first"
+            )
+        specs.append(
+            PartitionSpec(
+                date=date_to_path_value(day),
+                location=store.uri(path.attempt_prefix(manifest.attempt)),
+                files=[store.uri(f.key) for f in manifest.files],
+                rows=manifest.rows,
+            )
+        )
+    catalog.publish(TABLE, specs, context.run_id)
+    for day, spec in zip(days, specs, strict=True):
+        remove_superseded(store, DayPath(DATA, day), keep={published_attempt(spec)})
+    context.log.info(
+        f"published {len(specs)} day(s), {sum(s.rows for s in specs):,} readings, "
+        f"to {catalog.describe()}"
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(s.rows for s in specs),
+            "dagster/table_name": f"{catalog.describe()}.{TABLE}",
+            "dagster/uri": MetadataValue.path(store.uri(f"{DATA}/{TABLE}/")),
+            "published_days": markdown_table(
+                [{"date": s.date, "readings": s.rows, "location": s.location} for s in specs]
+            ),
+            **range_note(len(days)),
+        }
+    )

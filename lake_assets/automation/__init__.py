@@ -1,0 +1,1 @@
+"""Hands-off operation: the daily job and its schedule (sensors and alerts to follow)."""

@@ -1,0 +1,177 @@
+"""`lake-assets`: the things people do by hand — seed the demo, query the lake, check the setup.
+
+Materializing is Dagster's job: `dagster asset materialize -m lake_assets.definitions …`
+(see the README); this command line covers everything around it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+import pymysql
+
+from lake_assets.settings import DEFAULTS, LakeSettings, SettingsError, get
+
+
+def _settings() -> LakeSettings:
+    try:
+        return LakeSettings.from_env()
+    except SettingsError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _mysql_params() -> dict[str, object]:
+    env = os.environ
+    return {
+        "host": get(env, "MYSQL_HOST"),
+        "port": int(get(env, "MYSQL_PORT")),
+        "user": get(env, "MYSQL_USER"),
+        "password": env.get("MYSQL_PASSWORD", DEFAULTS["MYSQL_PASSWORD"]),
+        "database": get(env, "MYSQL_DATABASE"),
+    }
+
+
+def _catalog(settings: LakeSettings):
+    from lake_assets.definitions import build_catalog
+
+    return build_catalog(settings)
+
+
+def print_table(names: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[_fmt(v) for v in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+    click.echo("  ".join("-" * w for w in widths))
+    for r in cells:
+        click.echo("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, float):
+        return f"{v:,.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+@click.group()
+def main() -> None:
+    """Operate the lake-assets data lake (configuration: environment variables or .env)."""
+
+
+@main.command()
+@click.argument("sql")
+def query(sql: str) -> None:
+    """Run SQL against the `reports` table (DuckDB for a local lake) and print the result."""
+    names, rows = _catalog(_settings()).query(sql)
+    print_table(names, rows)
+
+
+@main.command()
+def doctor() -> None:
+    """Check the configuration: settings, MySQL, the source table, the lake and the catalog."""
+    from lake_assets.definitions import build_resources
+
+    settings = _settings()
+    resources = build_resources(settings)
+    failed = False
+
+    def check(label: str, fn) -> None:
+        nonlocal failed
+        try:
+            detail = fn()
+            click.echo(f"ok    {label}{': ' + detail if detail else ''}")
+        except Exception as e:
+            failed = True
+            click.echo(f"FAIL  {label}: {e}")
+
+    mysql = resources["mysql"]
+
+    def source() -> str:
+        with mysql.connect() as conn:
+            cols = mysql.table_columns(conn)
+        return f"{mysql.describe()} (`reports` has {len(cols)} columns)"
+
+    check("settings", lambda: f"start {settings.start_date}, timezone {settings.timezone}")
+    check("mysql", source)
+    check("lake", lambda: (resources["lake"].store(), settings.lake_root)[1])
+    check("catalog", lambda: f"{len(resources['catalog'].partitions('reports'))} published day(s)")
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
+def demo() -> None:
+    """The demo source: synthetic `reports` rows in MYSQL_DATABASE (default lake_demo)."""
+
+
+def _demo_days(days: int, end: str | None) -> list[dt.date]:
+    last = dt.date.fromisoformat(end) if end else dt.datetime.now(dt.UTC).date() - dt.timedelta(1)
+    return [last - dt.timedelta(days=i) for i in reversed(range(days))]
+
+
+@demo.command()
+@click.option("--days", default=7, show_default=True, help="how many days, ending --end")
+@click.option("--end", default=None, help="last day (YYYY-MM-DD); default yesterday (UTC)")
+@click.option("--devices", default=20, show_default=True)
+@click.option("--seed", default=7, show_default=True, help="same seed, same data")
+def seed(days: int, end: str | None, devices: int, seed: int) -> None:
+    """Create the demo table and (re)generate its rows for the days; safe to run again."""
+    from lake_assets.demo.seed import ensure_schema, replace_days
+
+    params = _mysql_params()
+    database = str(params.pop("database"))
+    try:
+        conn = pymysql.connect(**params, autocommit=False)  # type: ignore[arg-type]
+    except pymysql.err.OperationalError as e:
+        raise click.ClickException(
+            f"cannot reach MySQL at {params['host']}:{params['port']} as {params['user']!r} — "
+            f"is it running? set MYSQL_HOST / MYSQL_PORT / MYSQL_USER ({e.args[-1]})"
+        ) from None
+    with conn:
+        ensure_schema(conn, database)
+        day_list = _demo_days(days, end)
+        n = replace_days(conn, day_list, devices, seed=seed)
+    click.echo(f"seeded {n:,} rows into {database}.reports for {day_list[0]} … {day_list[-1]}")
+
+
+@demo.command(name="range")
+@click.option("--days", default=7, show_default=True)
+@click.option("--end", default=None)
+def range_(days: int, end: str | None) -> None:
+    """Print the demo days as a Dagster partition range, `START...END`."""
+    day_list = _demo_days(days, end)
+    click.echo(f"{day_list[0].isoformat()}...{day_list[-1].isoformat()}")
+
+
+@demo.command()
+def report() -> None:
+    """Per published day: readings, quarantined rows and mean temperature."""
+    from lake_assets.definitions import build_resources
+    from lake_assets.zones import QUARANTINE, DayPath, read_manifest
+
+    settings = _settings()
+    resources = build_resources(settings)
+    store = resources["lake"].store()
+    _, rows = resources["catalog"].query(
+        "SELECT date, count(*) AS readings,"
+        " avg(value) FILTER (WHERE channel = 'temperature') AS mean_temp_c"
+        " FROM reports GROUP BY date ORDER BY date"
+    )
+    if not rows:
+        raise click.ClickException("no published days yet — run `make demo` (or a materialize)")
+    out = []
+    for date, readings, mean_temp in rows:
+        q = read_manifest(store, DayPath(QUARANTINE, dt.datetime.strptime(date, "%Y%m%d").date()))
+        out.append((date, readings, q.rows if q else None, mean_temp))
+    print_table(["date", "readings", "quarantined", "mean_temp_c"], out)
+
+
+if __name__ == "__main__":
+    main()

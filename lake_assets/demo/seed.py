@@ -1,0 +1,181 @@
+"""Realistic synthetic `reports` rows for the demo, tests and benchmarks.
+
+Each device sends one report an hour with 60 one-minute samples of 6 channels (some devices
+have 8, one speaks a channel code the pipeline doesn't know, one needs wide int32 values);
+about 0.5 % of samples are missing; each day also gets a few malformed rows, so the
+quarantine has something to show. Output is deterministic for a given seed and day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pymysql
+
+from lake_assets.codec.encode import INT16_MISSING, INT32_MISSING, encode_report, frame
+
+REPORTS_DDL = """
+CREATE TABLE IF NOT EXISTS reports (
+  id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  device_id   INT UNSIGNED NOT NULL,
+  date_start  DATE NOT NULL,
+  created_at  DATETIME(3) NOT NULL,
+  updated_at  DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+  encoded     MEDIUMTEXT NULL,
+  KEY idx_reports_date_start (date_start),
+  KEY idx_reports_updated_at (updated_at)
+)
+"""
+
+BASE_CHANNELS = (1, 2, 3, 4, 5, 6)
+ALL_CHANNELS = (1, 2, 3, 4, 5, 6, 7, 8)
+UNKNOWN_CHANNELS = (1, 2, 42)  # newer firmware: code 42 is not in the spec's table yet
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    device_id: int
+    date_start: dt.date
+    created_at: dt.datetime
+    encoded: str | None
+
+
+def generate_day(
+    day: dt.date,
+    devices: int,
+    *,
+    seed: int = 7,
+    reports_per_day: int = 24,
+    samples: int = 60,
+    malformed: int = 5,
+) -> Iterator[SourceRow]:
+    """The rows of one day: `devices × reports_per_day` reports plus `malformed` bad ones."""
+    rng = np.random.default_rng([seed, day.toordinal()])
+    midnight = dt.datetime.combine(day, dt.time(), dt.UTC)
+    step = 86_400 // reports_per_day
+    interval = max(1, step // samples)
+    for d in range(devices):
+        device_id = 1000 + d
+        channels = _channels_of(d)
+        for r in range(reports_per_day):
+            base = midnight + dt.timedelta(seconds=r * step + d % 30)
+            raw = _raw_values(rng, channels, samples, base, interval, wide=(d % 17 == 5))
+            encoded = encode_report(int(base.timestamp()), interval, channels, raw)
+            created = base + dt.timedelta(seconds=step, milliseconds=int(rng.integers(0, 60_000)))
+            yield SourceRow(device_id, day, created, encoded)
+    for k in range(malformed):
+        yield SourceRow(1000 + k % max(devices, 1), day, midnight, _malformed(k, midnight))
+
+
+def _channels_of(device: int) -> tuple[int, ...]:
+    if device % 10 == 9:
+        return ALL_CHANNELS
+    if device % 23 == 11:
+        return UNKNOWN_CHANNELS
+    return BASE_CHANNELS
+
+
+def _raw_values(
+    rng: np.random.Generator,
+    channels: tuple[int, ...],
+    samples: int,
+    base: dt.datetime,
+    interval: int,
+    *,
+    wide: bool,
+) -> np.ndarray:
+    hours = (base.hour + base.minute / 60) + np.arange(samples) * interval / 3600
+    daily = np.sin((hours - 9) / 24 * 2 * np.pi)
+    columns = []
+    for code in channels:
+        noise = rng.normal(0, 1, samples)
+        if code == 1:  # temperature, °C × 100
+            v = (21 + 3 * daily + 0.2 * noise) * 100
+        elif code == 2:  # humidity, % × 100
+            v = (45 - 8 * daily + noise) * 100
+        elif code == 3:  # CO2, ppm
+            v = 600 + 250 * np.clip(daily, 0, None) + 20 * noise
+        elif code == 4:  # TVOC, ppb
+            v = 120 + 60 * np.clip(daily, 0, None) + 10 * noise
+        elif code == 5:  # PM2.5, µg/m³ × 10
+            v = (12 + 3 * noise).clip(0) * 10
+        elif code == 6:  # pressure, hPa × 10
+            v = (1013 + 0.5 * noise) * 10
+        elif code == 7:  # illuminance, lux; wide devices see direct sunlight
+            v = np.clip(daily, 0, None) * (80_000 if wide else 2_000) + 5 * noise
+        elif code == 8:  # noise, dBA × 10
+            v = (45 + 8 * np.clip(daily, 0, None) + 2 * noise) * 10
+        else:
+            v = 100 * noise
+        columns.append(np.round(v))
+    values = np.stack(columns, axis=1).astype(np.int64)
+    missing = rng.random(values.shape) < 0.005
+    values[missing] = INT32_MISSING if wide else INT16_MISSING
+    return values
+
+
+def _malformed(k: int, midnight: dt.datetime) -> str | None:
+    """Deliberately bad messages, one kind per k: the quarantine's demo material."""
+    good = encode_report(int(midnight.timestamp()), 60, (1, 2), [[2100, 4500], [2101, 4499]])
+    kinds = [
+        None,  # empty
+        good[:-6] + "!!!!!!",  # base64
+        good[:12],  # truncated
+        good[:-8] + ("AAAAAAA=" if not good.endswith("AAAAAAA=") else "BBBBBBB="),  # crc
+        frame(b"\x02" + bytes(12)),  # version
+    ]
+    return kinds[k % len(kinds)]
+
+
+# -- MySQL ------------------------------------------------------------------------------------
+
+
+def ensure_schema(conn: pymysql.connections.Connection, database: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        cur.execute(f"USE `{database}`")
+        cur.execute(REPORTS_DDL)
+
+
+def replace_days(
+    conn: pymysql.connections.Connection,
+    days: list[dt.date],
+    devices: int,
+    *,
+    seed: int = 7,
+    chunk: int = 2000,
+) -> int:
+    """Replace the source rows of `days` with freshly generated ones; returns rows inserted."""
+    inserted = 0
+    with conn.cursor() as cur:
+        for day in days:
+            cur.execute("DELETE FROM reports WHERE date_start = %s", (day,))
+            batch: list[tuple[object, ...]] = []
+            for row in generate_day(day, devices, seed=seed):
+                batch.append(
+                    (
+                        row.device_id,
+                        row.date_start,
+                        row.created_at.replace(tzinfo=None),
+                        row.encoded,
+                    )
+                )
+                if len(batch) >= chunk:
+                    inserted += _insert(cur, batch)
+                    batch = []
+            inserted += _insert(cur, batch)
+            conn.commit()
+    return inserted
+
+
+def _insert(cur: pymysql.cursors.Cursor, rows: list[tuple[object, ...]]) -> int:
+    if rows:
+        cur.executemany(
+            "INSERT INTO reports (device_id, date_start, created_at, encoded)"
+            " VALUES (%s, %s, %s, %s)",
+            rows,
+        )
+    return len(rows)

@@ -1,0 +1,123 @@
+"""Streaming Parquet writing for one attempt of a day: bounded memory, rolling row groups/files.
+
+Batches are buffered only up to one row group (~1M rows or ~128 MB), and files roll at
+~512 MB, so memory does not grow with the size of a day. Parquet settings are chosen for
+Athena: zstd, dictionary encoding, statistics on, and no Arrow-specific schema blob (so
+readers see plain Parquet types: strings, UTC timestamps in ms/µs, decimals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lake_assets.resources.lake import LakeStore
+from lake_assets.zones import FileEntry
+
+ROW_GROUP_ROWS = 1_000_000
+ROW_GROUP_BYTES = 128 * 1024 * 1024
+FILE_BYTES = 512 * 1024 * 1024
+WRITE_OPTIONS = {
+    "compression": "zstd",
+    "use_dictionary": True,
+    "write_statistics": True,
+    "store_schema": False,
+}
+
+
+class PartWriter:
+    """Writes `part-00000.parquet`, `part-00001.parquet`, … under `prefix` in `store`."""
+
+    def __init__(
+        self,
+        store: LakeStore,
+        prefix: str,
+        schema: pa.Schema,
+        *,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        row_group_bytes: int = ROW_GROUP_BYTES,
+        file_bytes: int = FILE_BYTES,
+    ) -> None:
+        self.store, self.prefix, self.schema = store, prefix, schema
+        self.row_group_rows, self.row_group_bytes = row_group_rows, row_group_bytes
+        self.file_bytes = file_bytes
+        self.files: list[FileEntry] = []
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = self._pending_bytes = 0
+        self._open: tuple[AbstractContextManager[Path], Path, pq.ParquetWriter, str] | None = None
+        self._file_rows = 0
+
+    def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        batches = data.to_batches() if isinstance(data, pa.Table) else [data]
+        for batch in batches:
+            if batch.num_rows:
+                self._pending.append(batch)
+                self._pending_rows += batch.num_rows
+                self._pending_bytes += batch.nbytes
+        if self._pending_rows >= self.row_group_rows or self._pending_bytes >= self.row_group_bytes:
+            self._flush_row_group()
+
+    def close(self) -> list[FileEntry]:
+        """Flush and store everything; returns the files written (an empty day has one empty
+        file, so every day that exists in the source has a readable part)."""
+        if self._pending or (not self.files and self._open is None):
+            self._flush_row_group(force_file=True)
+        self._close_file()
+        return self.files
+
+    def abort(self) -> None:
+        if self._open is not None:
+            ctx, _, writer, _ = self._open
+            self._open = None
+            writer.close()
+            ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def __enter__(self) -> PartWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def _flush_row_group(self, force_file: bool = False) -> None:
+        if not self._pending and not force_file:
+            return
+        table = pa.Table.from_batches(self._pending, schema=self.schema)
+        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        writer, path = self._writer()
+        writer.write_table(table, row_group_size=self.row_group_rows)
+        self._file_rows += table.num_rows
+        if path.stat().st_size >= self.file_bytes:
+            self._close_file()
+
+    def _writer(self) -> tuple[pq.ParquetWriter, Path]:
+        if self._open is None:
+            key = f"{self.prefix}part-{len(self.files):05d}.parquet"
+            ctx = self.store.writing(key)
+            path = ctx.__enter__()
+            self._open = (ctx, path, pq.ParquetWriter(path, self.schema, **WRITE_OPTIONS), key)
+            self._file_rows = 0
+        return self._open[2], self._open[1]
+
+    def _close_file(self) -> None:
+        if self._open is None:
+            return
+        ctx, path, writer, key = self._open
+        writer.close()
+        size = path.stat().st_size
+        ctx.__exit__(None, None, None)
+        self._open = None
+        self.files.append(FileEntry(key=key, rows=self._file_rows, bytes=size))
+
+
+def iter_batches(
+    store: LakeStore, keys: list[str], columns: list[str] | None = None, batch_rows: int = 65_536
+) -> Iterator[pa.RecordBatch]:
+    """Stream the record batches of several Parquet objects, one file open at a time."""
+    for key in keys:
+        with store.reading(key) as path:
+            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)

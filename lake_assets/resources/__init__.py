@@ -1,0 +1,1 @@
+"""Resources: the MySQL source, the lake's storage, and the table catalog."""

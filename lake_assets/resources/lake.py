@@ -1,0 +1,152 @@
+"""Lake storage: the object operations the assets need, for a local folder (and S3 next).
+
+Keys are '/'-separated paths relative to LAKE_ROOT, e.g. `raw/reports/date=20260101/…`.
+Files are written to a local path first (Parquet needs a seekable file) and then committed
+under their key; for a local lake that path is already the final one.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from dagster import ConfigurableResource
+
+
+class LakeError(RuntimeError):
+    """The lake cannot be written or read; the message says which setting to change."""
+
+
+class LakeStore(Protocol):
+    root: str
+
+    def uri(self, key: str) -> str: ...
+
+    def writing(self, key: str) -> AbstractContextManager[Path]:
+        """A local path to write; on a clean exit its content is stored under `key`."""
+        ...
+
+    def reading(self, key: str) -> AbstractContextManager[Path]:
+        """A local path holding the object at `key` for the duration of the block."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store `data` under `key` atomically: readers see the old or the new, never half."""
+        ...
+
+    def get_bytes(self, key: str) -> bytes | None: ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+    def delete_keys(self, keys: Iterable[str]) -> int: ...
+
+
+class LocalStore:
+    """A lake in a local folder (the embedded default)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        return Path(self.root, *key.split("/"))
+
+    def uri(self, key: str) -> str:
+        """The absolute path (what DuckDB, pyarrow and people can open)."""
+        return str(self.path(key))
+
+    @contextmanager
+    def writing(self, key: str) -> Iterator[Path]:
+        path = self.path(key)
+        self._mkdir(path.parent)
+        try:
+            yield path
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def reading(self, key: str) -> Iterator[Path]:
+        yield self.path(key)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        self._mkdir(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get_bytes(self, key: str) -> bytes | None:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def list_keys(self, prefix: str) -> list[str]:
+        base = self.path(prefix.rstrip("/"))
+        if not base.is_dir():
+            return []
+        root = Path(self.root)
+        return sorted(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
+
+    def delete_keys(self, keys: Iterable[str]) -> int:
+        count = 0
+        for key in keys:
+            path = self.path(key)
+            path.unlink(missing_ok=True)
+            count += 1
+            self._prune_empty_dirs(path.parent)
+        return count
+
+    def _prune_empty_dirs(self, folder: Path) -> None:
+        root = Path(self.root)
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+    def _mkdir(self, folder: Path) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.EROFS, errno.EPERM, errno.ENOTDIR, errno.EEXIST):
+                raise LakeError(
+                    f"cannot write the lake at {self.root} ({e.strerror}) — "
+                    "set LAKE_ROOT to a writable folder or s3://bucket/prefix"
+                ) from None
+            raise
+
+    def check_writable(self) -> None:
+        """Fail early, with the fix, when the lake folder cannot be written."""
+        self._mkdir(Path(self.root))
+        if not os.access(self.root, os.W_OK):
+            raise LakeError(
+                f"cannot write the lake at {self.root} (permission denied) — "
+                "set LAKE_ROOT to a writable folder or s3://bucket/prefix"
+            )
+
+
+class LakeResource(ConfigurableResource):
+    """Where the lake lives: a local folder, or s3://bucket/prefix (LAKE_ROOT)."""
+
+    root: str
+
+    def store(self) -> LakeStore:
+        if self.root.startswith("s3://"):
+            raise LakeError(
+                f"LAKE_ROOT={self.root}: the S3 lake is not available in this version — "
+                "use a local folder"
+            )
+        store = LocalStore(self.root)
+        store.check_writable()
+        return store

@@ -1,0 +1,245 @@
+"""The MySQL source: read-only, UTC, one consistent snapshot per day, streamed in Arrow batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pymysql
+from dagster import ConfigurableResource
+from pydantic import Field
+from pymysql.cursors import SSCursor
+
+from lake_assets.resources.mysql_types import TEXT_DECODERS, SourceColumn, schema_of
+
+SOURCE_TABLE = "reports"
+
+# pymysql / server error codes we can explain.
+_CANNOT_CONNECT = {2003, 2005, 2006, 2013}
+_ACCESS_DENIED = {1044, 1045, 1698}
+_UNKNOWN_DATABASE = 1049
+_NO_SUCH_TABLE = 1146
+
+
+class SourceError(RuntimeError):
+    """The source cannot be read; the message says which setting to change."""
+
+
+@dataclass(frozen=True)
+class DayFingerprint:
+    """What a day of the source looked like in one snapshot: cheap to compute, exact to compare."""
+
+    rows: int
+    min_id: int | None
+    max_id: int | None
+    max_updated_at: str | None
+    checksum: int  # BIT_XOR of CRC32("id|updated_at") over the day's rows
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "rows": self.rows,
+            "min_id": self.min_id,
+            "max_id": self.max_id,
+            "max_updated_at": self.max_updated_at,
+            "checksum": self.checksum,
+        }
+
+
+@dataclass
+class DayExtract:
+    """A day being read: its declared schema, its fingerprint, and its rows as Arrow batches."""
+
+    day: dt.date
+    columns: list[SourceColumn]
+    fingerprint: DayFingerprint
+    batches: Iterator[pa.RecordBatch]
+    zero_dates: dict[str, int]  # filled in while `batches` is consumed
+
+    @property
+    def schema(self) -> pa.Schema:
+        return schema_of(self.columns)
+
+
+class MySQLResource(ConfigurableResource):
+    """The source server. Read-only: the session is READ ONLY and only SELECTs are issued."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = Field(default="", description="never logged")
+    database: str = "lake_demo"
+    connect_timeout_s: int = 10
+    batch_rows: int = Field(default=5000, description="rows fetched per streamed batch")
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def describe(self) -> str:
+        """Where we read from, safe to log (no password)."""
+        return f"mysql://{self.user}@{self.address}/{self.database}"
+
+    @contextmanager
+    def connect(self) -> Iterator[pymysql.connections.Connection]:
+        """A read-only, UTC, unbuffered connection with errors translated to what to fix."""
+        with self.explain_errors():
+            conn = pymysql.connect(
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                password=self.password,
+                database=self.database,
+                connect_timeout=self.connect_timeout_s,
+                cursorclass=SSCursor,
+                conv=TEXT_DECODERS,
+                charset="utf8mb4",
+                init_command="SET time_zone = '+00:00'",
+                autocommit=True,
+            )
+        try:
+            with self.explain_errors(), conn.cursor() as cur:
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def explain_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except pymysql.err.MySQLError as e:
+            code = e.args[0] if e.args and isinstance(e.args[0], int) else None
+            raise SourceError(self.explain(code, str(e.args[-1]) if e.args else "")) from None
+
+    def explain(self, code: int | None, detail: str) -> str:
+        """One sentence saying what is wrong and which setting fixes it (never the password)."""
+        if code in _CANNOT_CONNECT:
+            return (
+                f"cannot reach MySQL at {self.address} — is it running? "
+                f"set MYSQL_HOST / MYSQL_PORT ({detail})"
+            )
+        if code in _ACCESS_DENIED:
+            return (
+                f"MySQL at {self.address} refused user {self.user!r} — "
+                "check MYSQL_USER / MYSQL_PASSWORD"
+            )
+        if code == _UNKNOWN_DATABASE:
+            return (
+                f"database {self.database!r} does not exist on {self.address} — "
+                "set MYSQL_DATABASE (for the demo: `lake-assets demo seed`)"
+            )
+        if code == _NO_SUCH_TABLE:
+            return (
+                f"table {self.database}.{SOURCE_TABLE} does not exist on {self.address} — "
+                "set MYSQL_DATABASE to the schema that holds it"
+            )
+        return f"MySQL error at {self.address}/{self.database}: {detail} (code {code})"
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def table_columns(
+        self, conn: pymysql.connections.Connection, table: str = SOURCE_TABLE
+    ) -> list[SourceColumn]:
+        """The table's declared columns, in order."""
+        rows = self._fetch_all(
+            conn,
+            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION,"
+            " NUMERIC_SCALE, DATETIME_PRECISION FROM information_schema.COLUMNS"
+            " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            (self.database, table),
+        )
+        if not rows:
+            raise SourceError(self.explain(_NO_SUCH_TABLE, ""))
+        return [
+            SourceColumn(
+                name=r[0],
+                data_type=r[1],
+                column_type=r[2],
+                nullable=r[3] == "YES",
+                numeric_precision=_int_or_none(r[4]),
+                numeric_scale=_int_or_none(r[5]),
+                datetime_precision=_int_or_none(r[6]),
+            )
+            for r in rows
+        ]
+
+    def fingerprints(
+        self, conn: pymysql.connections.Connection, first: dt.date, last: dt.date
+    ) -> dict[dt.date, DayFingerprint]:
+        """Per-day fingerprints for [first, last] in one grouped query (days with no rows are
+        absent)."""
+        rows = self._fetch_all(
+            conn,
+            "SELECT date_start, COUNT(*), MIN(id), MAX(id), MAX(updated_at),"
+            " BIT_XOR(CRC32(CONCAT(id, '|', updated_at)))"
+            f" FROM `{SOURCE_TABLE}` WHERE date_start BETWEEN %s AND %s GROUP BY date_start",
+            (first, last),
+        )
+        return {
+            dt.date.fromisoformat(r[0]): DayFingerprint(
+                rows=int(r[1]),
+                min_id=_int_or_none(r[2]),
+                max_id=_int_or_none(r[3]),
+                max_updated_at=r[4],
+                checksum=int(r[5] or 0),
+            )
+            for r in rows
+        }
+
+    @contextmanager
+    def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
+        """Stream one day of the source, fingerprint and rows from the same snapshot."""
+        with self.connect() as conn, self.explain_errors():
+            columns = self.table_columns(conn)
+            with conn.cursor() as cur:
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            try:
+                fingerprint = self.fingerprints(conn, day, day).get(day) or DayFingerprint(
+                    0, None, None, None, 0
+                )
+                zero_dates: dict[str, int] = {}
+                yield DayExtract(
+                    day=day,
+                    columns=columns,
+                    fingerprint=fingerprint,
+                    batches=self._stream_day(conn, columns, day, zero_dates),
+                    zero_dates=zero_dates,
+                )
+            finally:
+                conn.rollback()
+
+    def _stream_day(
+        self,
+        conn: pymysql.connections.Connection,
+        columns: list[SourceColumn],
+        day: dt.date,
+        zero_dates: dict[str, int],
+    ) -> Iterator[pa.RecordBatch]:
+        schema = schema_of(columns)
+        names = ", ".join(f"`{c.name}`" for c in columns)
+        with self.explain_errors(), conn.cursor() as cur:
+            cur.execute(
+                f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE date_start = %s ORDER BY id", (day,)
+            )
+            while rows := cur.fetchmany(self.batch_rows):
+                arrays = []
+                for col, values in zip(columns, zip(*rows, strict=True), strict=True):
+                    array, zeros = col.to_arrow(values)
+                    if zeros:
+                        zero_dates[col.name] = zero_dates.get(col.name, 0) + zeros
+                    arrays.append(array)
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    def _fetch_all(
+        self, conn: pymysql.connections.Connection, sql: str, args: tuple[object, ...]
+    ) -> list[tuple[object, ...]]:
+        with self.explain_errors(), conn.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+
+
+def _int_or_none(v: object) -> int | None:
+    return None if v is None else int(v)  # type: ignore[arg-type]

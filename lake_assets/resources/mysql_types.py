@@ -1,0 +1,118 @@
+"""The raw zone's declared type contract: MySQL column types (from information_schema) → Arrow.
+
+Types are declared from the table definition, never inferred from a batch, so every day of a
+table has the same Parquet schema and Athena never sees a partition schema mismatch.
+Temporal and decimal values arrive from pymysql as text (see `TEXT_DECODERS`) and are cast by
+Arrow per column, which is both exact and much faster than building Python objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pymysql import converters
+from pymysql.constants import FIELD_TYPE
+
+# pymysql decoders with temporal and decimal types left as text, for Arrow to cast.
+TEXT_DECODERS = dict(converters.conversions)  # encoders too: pymysql uses one map
+for _t in (
+    FIELD_TYPE.DATETIME,
+    FIELD_TYPE.TIMESTAMP,
+    FIELD_TYPE.DATE,
+    FIELD_TYPE.NEWDATE,
+    FIELD_TYPE.TIME,
+    FIELD_TYPE.DECIMAL,
+    FIELD_TYPE.NEWDECIMAL,
+):
+    TEXT_DECODERS[_t] = converters.through
+
+_INTEGERS = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"}
+_STRINGS = {
+    "char",
+    "varchar",
+    "tinytext",
+    "text",
+    "mediumtext",
+    "longtext",
+    "enum",
+    "set",
+    "json",
+    "time",
+}
+_BINARIES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"}
+
+
+class UnsupportedColumnType(TypeError):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    """One column of the source table as information_schema.COLUMNS describes it."""
+
+    name: str
+    data_type: str  # e.g. "bigint"
+    column_type: str  # e.g. "bigint(20) unsigned"
+    nullable: bool
+    numeric_precision: int | None = None
+    numeric_scale: int | None = None
+    datetime_precision: int | None = None
+
+    @property
+    def unsigned(self) -> bool:
+        return "unsigned" in self.column_type.lower()
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        t = self.data_type.lower()
+        if t == "bigint" and self.unsigned:
+            return pa.decimal128(20, 0)  # may exceed int64; Athena has no uint64
+        if t in _INTEGERS:
+            return pa.int64()
+        if t in ("decimal", "numeric"):
+            p, s = self.numeric_precision or 10, self.numeric_scale or 0
+            return pa.decimal128(p, s) if p <= 38 else pa.decimal256(p, s)
+        if t == "float":
+            return pa.float32()
+        if t in ("double", "real"):
+            return pa.float64()
+        if t == "date":
+            return pa.date32()
+        if t in ("datetime", "timestamp"):
+            unit = "ms" if (self.datetime_precision or 0) <= 3 else "us"
+            return pa.timestamp(unit, tz="UTC")  # the session's time_zone is pinned to UTC
+        if t in _STRINGS:
+            return pa.string()
+        if t in _BINARIES:
+            return pa.binary()
+        raise UnsupportedColumnType(
+            f"column {self.name!r} has type {self.column_type!r}, which the raw zone cannot map"
+        )
+
+    def field(self) -> pa.Field:
+        return pa.field(self.name, self.arrow_type, nullable=self.nullable)
+
+    def to_arrow(self, values: Sequence[object]) -> tuple[pa.Array, int]:
+        """Arrow array of this column's fetched values, and how many zero dates became null."""
+        target = self.arrow_type
+        if pa.types.is_decimal(target) and self.data_type.lower() == "bigint":
+            return pa.array(values, pa.uint64()).cast(target), 0
+        if pa.types.is_date(target) or pa.types.is_timestamp(target):
+            text = pa.array(values, pa.string())
+            zero = pc.fill_null(pc.starts_with(text, "0000-00-00"), False)
+            zeros = pc.sum(zero).as_py() or 0
+            if zeros:
+                text = pc.if_else(zero, pa.scalar(None, pa.string()), text)
+            if pa.types.is_date(target):
+                return text.cast(target), zeros
+            return text.cast(pa.timestamp(target.unit)).cast(target), zeros
+        if pa.types.is_decimal(target):
+            return pa.array(values, pa.string()).cast(target), 0
+        return pa.array(values, target), 0
+
+
+def schema_of(columns: Sequence[SourceColumn]) -> pa.Schema:
+    return pa.schema([c.field() for c in columns])

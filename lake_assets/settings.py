@@ -1,0 +1,101 @@
+"""Environment → typed settings, validated once when the code location loads.
+
+The names and defaults are the contract's (shared/specs/lake-contract.md). A `.env` file in the
+working directory is read too; variables already set win over it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dagster import EnvVar
+from dotenv import load_dotenv
+
+DEFAULTS: dict[str, str] = {
+    "MYSQL_HOST": "127.0.0.1",
+    "MYSQL_PORT": "3306",
+    "MYSQL_USER": "root",
+    "MYSQL_PASSWORD": "",
+    "MYSQL_DATABASE": "lake_demo",
+    "LAKE_ROOT": ".lake",
+    "LAKE_START_DATE": "2021-01-01",
+    "LAKE_TIMEZONE": "UTC",
+    "GLUE_DATABASE": "datalake",
+}
+
+
+class SettingsError(ValueError):
+    """A configuration value is wrong; the message names the variable and how to fix it."""
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    start_date: dt.date
+    timezone: str
+    lake_root: str  # absolute local path, or s3://bucket/prefix
+    glue_database: str
+
+    @property
+    def is_s3(self) -> bool:
+        return self.lake_root.startswith("s3://")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LakeSettings:
+        if env is None:
+            load_dotenv(Path.cwd() / ".env", override=False)
+            env = os.environ
+        return cls(
+            start_date=_parse_date("LAKE_START_DATE", get(env, "LAKE_START_DATE")),
+            timezone=_parse_timezone(get(env, "LAKE_TIMEZONE")),
+            lake_root=normalise_lake_root(get(env, "LAKE_ROOT")),
+            glue_database=get(env, "GLUE_DATABASE"),
+        )
+
+
+def get(env: Mapping[str, str], name: str) -> str:
+    """The variable's value, or the contract's default when it is unset or empty."""
+    return env.get(name) or DEFAULTS[name]
+
+
+def env_or_default(name: str) -> str | EnvVar:
+    """An `EnvVar` when the variable is set (so Dagster resolves it at run time and hides
+    secrets in the UI), else the contract's default as a literal."""
+    return EnvVar(name) if os.environ.get(name) else DEFAULTS[name]
+
+
+def env_int_or_default(name: str) -> int | EnvVar:
+    return EnvVar.int(name) if os.environ.get(name) else int(DEFAULTS[name])
+
+
+def normalise_lake_root(value: str) -> str:
+    if value.startswith("s3://"):
+        if len(value) <= len("s3://") or value[len("s3://")] == "/":
+            raise SettingsError(f"LAKE_ROOT={value!r} has no bucket: use s3://bucket/prefix")
+        return value.rstrip("/")
+    if "://" in value:
+        raise SettingsError(
+            f"LAKE_ROOT={value!r}: only a local folder or s3://bucket/prefix is supported"
+        )
+    return str(Path(value).expanduser().resolve())
+
+
+def _parse_date(name: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _parse_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"LAKE_TIMEZONE={value!r} is not an IANA timezone: use e.g. UTC or Europe/Berlin"
+        ) from None
+    return value
