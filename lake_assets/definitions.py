@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.automation.jobs import daily_reports_job
@@ -43,4 +43,6 @@ defs = Definitions(
     jobs=[daily_reports_job],
     schedules=[daily_reports_schedule],
     resources=build_resources(settings),
+    # The three steps run one after another; one process avoids a start-up per step.
+    executor=in_process_executor,
 )

@@ -5,6 +5,11 @@ decoded with a lookup table over all rows at once, header fields are gathered by
 readings are built with `np.repeat` over segments. The only per-row Python step is one
 `zlib.crc32` call per message, which costs a few milliseconds for a production day (see
 `bench/decoder.py`). Every input row ends up either in the readings or in the quarantine.
+
+"Strict base64" is RFC 4648's: only the alphabet, a length that is a multiple of 4, and at
+most two '=' at the very end. Excess padding after a complete quad (`AAAA==`), which Python's
+`b64decode` tolerates, is quarantined as `base64`; non-zero unused bits before the padding
+(`AR==`) are accepted, as RFC 4648 allows and common decoders do.
 """
 
 from __future__ import annotations

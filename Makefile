@@ -1,0 +1,60 @@
+# lake-assets — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON_BOOT ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The Dagster instance lives in the project (dagster.yaml; its storage in .dagster/).
+export DAGSTER_HOME ?= $(CURDIR)
+export PYTHON := $(BIN)/python
+
+ASSETS := raw_reports,decoded_reports,reports_table
+DEMO_DAYS ?= 7
+
+.PHONY: help install mysql demo dev test lint format bench clean
+
+help:
+	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, print the answer"
+	@echo "make test   lint and run the whole test suite (needs MySQL: started/installed if it can be)"
+	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
+	@echo "make bench  the decoder benchmark (production-sized day)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+mysql: install
+	@scripts/ensure-mysql
+
+demo: install mysql
+	$(BIN)/lake-assets demo seed --days $(DEMO_DAYS)
+	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(ASSETS) \
+	  --partition-range "$$($(BIN)/lake-assets demo range --days $(DEMO_DAYS))"
+	@echo
+	$(BIN)/lake-assets demo report
+
+dev: demo
+	$(BIN)/dagster instance concurrency set lake_catalog 1 >/dev/null
+	$(BIN)/dagster dev -w workspace.yaml
+
+test: install mysql
+	$(BIN)/ruff check lake_assets lake_assets_tests bench
+	LAKE_REQUIRE_MYSQL=1 $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check lake_assets lake_assets_tests bench
+	$(BIN)/ruff format --check lake_assets lake_assets_tests bench
+
+format: install
+	$(BIN)/ruff format lake_assets lake_assets_tests bench
+	$(BIN)/ruff check --fix lake_assets lake_assets_tests bench
+
+bench: install
+	$(BIN)/python bench/decoder.py
+
+clean:
+	rm -rf .lake .dagster .pytest_cache .ruff_cache .hypothesis

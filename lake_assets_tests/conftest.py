@@ -1,0 +1,128 @@
+"""Shared fixtures: the real MariaDB (a throwaway database per test session), a temp lake,
+and a fake MySQL resource for asset tests that need no server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pymysql
+import pytest
+from hypothesis import settings
+
+from lake_assets.demo.seed import ensure_schema
+from lake_assets.resources.mysql import DayExtract, DayFingerprint, MySQLResource
+from lake_assets.resources.mysql_types import SourceColumn, schema_of
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LAKE_SHARED_DIR", REPO.parent / "shared"))
+
+
+def mysql_params() -> dict[str, object]:
+    return {
+        "host": os.environ.get("MYSQL_HOST") or "127.0.0.1",
+        "port": int(os.environ.get("MYSQL_PORT") or 3306),
+        "user": os.environ.get("MYSQL_USER") or "root",
+        "password": os.environ.get("MYSQL_PASSWORD") or "",
+    }
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> dict[str, object]:
+    """Connection parameters of a reachable server; `make test` requires one (no skipping)."""
+    params = mysql_params()
+    try:
+        pymysql.connect(**params, connect_timeout=3).close()  # type: ignore[arg-type]
+    except pymysql.err.OperationalError as e:
+        msg = f"MySQL at {params['host']}:{params['port']} unreachable ({e.args[-1]})"
+        if os.environ.get("LAKE_REQUIRE_MYSQL"):
+            pytest.fail(msg + " — run scripts/ensure-mysql or set MYSQL_HOST")
+        pytest.skip(msg)
+    return params
+
+
+@pytest.fixture
+def source_db(mysql_server: dict[str, object]) -> Iterator[str]:
+    """A fresh database with the contract's `reports` table, dropped afterwards."""
+    name = f"lake_test_{uuid.uuid4().hex[:10]}"
+    conn = pymysql.connect(**mysql_server, autocommit=True)  # type: ignore[arg-type]
+    try:
+        ensure_schema(conn, name)
+        yield name
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+
+@pytest.fixture
+def source_conn(mysql_server: dict[str, object], source_db: str) -> Iterator[pymysql.Connection]:
+    conn = pymysql.connect(**mysql_server, database=source_db, autocommit=True)  # type: ignore[arg-type]
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def mysql_resource(mysql_server: dict[str, object], source_db: str) -> MySQLResource:
+    return MySQLResource(**mysql_server, database=source_db)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def lake_root(tmp_path: Path) -> str:
+    return str(tmp_path / "lake")
+
+
+# -- a MySQL resource with canned rows, for asset logic without a server ----------------------
+
+CONTRACT_COLUMNS = [
+    SourceColumn("id", "bigint", "bigint(20) unsigned", False),
+    SourceColumn("device_id", "int", "int(10) unsigned", False),
+    SourceColumn("date_start", "date", "date", False),
+    SourceColumn("created_at", "datetime", "datetime(3)", False, datetime_precision=3),
+    SourceColumn("updated_at", "datetime", "datetime(3)", False, datetime_precision=3),
+    SourceColumn("encoded", "mediumtext", "mediumtext", True),
+]
+
+
+class FakeMySQL(MySQLResource):
+    """Serves canned rows per day: `canned` is JSON {YYYY-MM-DD: [[id, device_id, encoded]]}."""
+
+    canned: str = "{}"
+    fail_on_day: str = ""
+
+    @contextmanager
+    def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
+        rows = json.loads(self.canned).get(day.isoformat(), [])
+        if day.isoformat() == self.fail_on_day:
+            raise RuntimeError(f"injected failure on {day}")
+        stamp = f"{day} 01:00:00.000"
+        columns = [
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [day.isoformat()] * len(rows),
+            [stamp] * len(rows),
+            [stamp] * len(rows),
+            [r[2] for r in rows],
+        ]
+        arrays = [c.to_arrow(v)[0] for c, v in zip(CONTRACT_COLUMNS, columns, strict=True)]
+        batch = pa.RecordBatch.from_arrays(arrays, schema=schema_of(CONTRACT_COLUMNS))
+        fingerprint = DayFingerprint(
+            rows=len(rows),
+            min_id=min((r[0] for r in rows), default=None),
+            max_id=max((r[0] for r in rows), default=None),
+            max_updated_at=stamp if rows else None,
+            checksum=0,
+        )
+        yield DayExtract(day, CONTRACT_COLUMNS, fingerprint, iter([batch]), {})
+
+
+# Property tests run a few thousand examples in CI; HYPOTHESIS_PROFILE=dev runs fewer.
+settings.register_profile("ci", max_examples=2000, deadline=None, print_blob=True)
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
