@@ -1,0 +1,36 @@
+"""LocalStore: atomic puts, listing, deleting, and a clear error for an unwritable root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lake_assets.resources.lake import LakeError, LakeResource, LocalStore
+
+
+def test_put_get_list_delete(tmp_path: Path) -> None:
+    store = LocalStore(str(tmp_path))
+    store.put_bytes("a/b/_manifest.json", b"{}")
+    with store.writing("a/b/v1/part-0.parquet") as path:
+        path.write_bytes(b"x")
+    assert store.get_bytes("a/b/_manifest.json") == b"{}"
+    assert store.get_bytes("a/missing") is None
+    assert store.list_keys("a/b/") == ["a/b/_manifest.json", "a/b/v1/part-0.parquet"]
+    assert store.delete_keys(["a/b/v1/part-0.parquet"]) == 1
+    assert not (tmp_path / "a/b/v1").exists(), "emptied attempt folders are pruned"
+    assert not [p for p in (tmp_path / "a/b").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    store = LocalStore(str(tmp_path))
+    with pytest.raises(RuntimeError), store.writing("x/part.parquet") as path:
+        path.write_bytes(b"half")
+        raise RuntimeError("writer died")
+    assert store.list_keys("x/") == []
+
+
+def test_root_under_a_file_names_lake_root(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(LakeError, match="set LAKE_ROOT"):
+        LakeResource(root=str(tmp_path / "file" / "lake")).store()

@@ -1,0 +1,141 @@
+"""MySQLResource against the real MariaDB server: snapshot, streaming, types, read-only, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pyarrow as pa
+import pymysql
+import pytest
+
+from lake_assets.resources.mysql import MySQLResource, SourceError
+
+DAY = dt.date(2026, 1, 2)
+
+
+def insert(conn: pymysql.Connection, rows: list[tuple]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO reports (id, device_id, date_start, created_at, updated_at, encoded)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+@pytest.fixture
+def seeded(source_conn: pymysql.Connection) -> pymysql.Connection:
+    insert(
+        source_conn,
+        [
+            (1, 10, DAY, "2026-01-02 00:59:59.123", "2026-01-02 01:00:00.000", "AAAA"),
+            (2, 11, DAY, "2026-01-02 23:00:00.000", "2026-01-03 00:00:00.500", None),
+            (3, 10, DAY + dt.timedelta(1), "2026-01-03 00:00:00", "2026-01-03 00:00:00", "x"),
+            (2**64 - 1, 4294967295, DAY, "2026-01-02 12:00:00", "2026-01-02 12:00:00", ""),
+        ],
+    )
+    return source_conn
+
+
+@pytest.mark.mysql
+def test_extract_day_streams_the_day_with_declared_types(
+    seeded: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    resource = mysql_resource.model_copy(update={"batch_rows": 2})
+    with resource.extract_day(DAY) as extract:
+        batches = list(extract.batches)
+    assert len(batches) == 2, "rows arrive in batches of batch_rows"
+    table = pa.Table.from_batches(batches)
+    assert table.schema.field("id").type == pa.decimal128(20, 0)  # BIGINT UNSIGNED
+    assert table.schema.field("device_id").type == pa.int64()
+    assert table.schema.field("date_start").type == pa.date32()
+    assert table.schema.field("created_at").type == pa.timestamp("ms", tz="UTC")
+    assert table.schema.field("encoded").type == pa.string()
+    assert table.column("id").to_pylist() == [
+        decimal.Decimal(1), decimal.Decimal(2), decimal.Decimal(2**64 - 1)
+    ]
+    first = table.slice(0, 1).to_pylist()[0]
+    assert first["created_at"] == dt.datetime(2026, 1, 2, 0, 59, 59, 123000, tzinfo=dt.UTC)
+    assert first["encoded"] == "AAAA"
+    assert table.column("encoded").to_pylist()[1:] == [None, ""]
+    fp = extract.fingerprint
+    assert (fp.rows, fp.min_id, fp.max_id) == (3, 1, 2**64 - 1)
+    assert fp.max_updated_at == "2026-01-03 00:00:00.500"
+
+
+@pytest.mark.mysql
+def test_fingerprint_changes_when_a_row_changes(
+    seeded: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    with mysql_resource.connect() as conn:
+        before = mysql_resource.fingerprints(conn, DAY, DAY)[DAY]
+    with seeded.cursor() as cur:
+        cur.execute("UPDATE reports SET updated_at = '2026-01-05 00:00:00' WHERE id = 1")
+    with mysql_resource.connect() as conn:
+        after = mysql_resource.fingerprints(conn, DAY, DAY + dt.timedelta(1))
+    assert after[DAY].rows == before.rows
+    assert after[DAY].checksum != before.checksum
+    assert set(after) == {DAY, DAY + dt.timedelta(1)}
+
+
+@pytest.mark.mysql
+def test_day_is_one_snapshot(seeded: pymysql.Connection, mysql_resource: MySQLResource) -> None:
+    """Rows added while a day streams are neither counted nor read."""
+    resource = mysql_resource.model_copy(update={"batch_rows": 1})
+    with resource.extract_day(DAY) as extract:
+        insert(seeded, [(100, 12, DAY, "2026-01-02 05:00:00", "2026-01-02 05:00:00", "late")])
+        rows = sum(b.num_rows for b in extract.batches)
+    assert rows == extract.fingerprint.rows == 3
+
+
+@pytest.mark.mysql
+def test_session_is_read_only_and_utc(mysql_resource: MySQLResource) -> None:
+    with mysql_resource.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@session.time_zone")
+        assert list(cur.fetchall()) == [("+00:00",)]
+        with pytest.raises(pymysql.err.MySQLError, match="READ ONLY|read.only"):
+            cur.execute("INSERT INTO reports (device_id, date_start, created_at) VALUES (1, NOW(), NOW())")
+
+
+@pytest.mark.mysql
+def test_empty_day(source_db: str, mysql_resource: MySQLResource) -> None:
+    with mysql_resource.extract_day(DAY) as extract:
+        assert list(extract.batches) == []
+    assert extract.fingerprint.rows == 0
+
+
+@pytest.mark.mysql
+def test_errors_name_the_setting_and_hide_the_password(
+    mysql_server: dict, source_db: str
+) -> None:
+    cases = {
+        "MYSQL_HOST": MySQLResource(host="127.0.0.1", port=1, connect_timeout_s=2),
+        "MYSQL_PASSWORD": MySQLResource(
+            host=str(mysql_server["host"]), port=int(mysql_server["port"]),
+            user="no_such_user", password="s3cret-Pw",
+        ),
+        "MYSQL_DATABASE": MySQLResource(
+            **{**mysql_server, "database": "no_such_database_here"}
+        ),
+    }
+    for setting, resource in cases.items():
+        with pytest.raises(SourceError) as info, resource.extract_day(DAY):
+            pass
+        assert setting in str(info.value)
+        assert "s3cret-Pw" not in str(info.value)
+    assert "cannot reach MySQL at 127.0.0.1:1" in _error(cases["MYSQL_HOST"])
+
+
+@pytest.mark.mysql
+def test_missing_reports_table(mysql_server: dict, source_conn: pymysql.Connection, source_db: str) -> None:
+    with source_conn.cursor() as cur:
+        cur.execute("DROP TABLE reports")
+    message = _error(MySQLResource(**mysql_server, database=source_db))
+    assert f"{source_db}.reports does not exist" in message
+    assert "MYSQL_DATABASE" in message
+
+
+def _error(resource: MySQLResource) -> str:
+    with pytest.raises(SourceError) as info, resource.extract_day(DAY):
+        pass
+    return str(info.value)
