@@ -106,7 +106,7 @@ def decode_day(
             f"{day}: the raw zone has no data for this day — materialize raw_reports first"
         )
     data_path, q_path = DayPath(DATA, day), DayPath(QUARANTINE, day)
-    attempt = new_attempt_id(context.run_id)
+    attempt = new_attempt_id(context.run.run_id)
     progress = Progress(context.log, f"decode {day}", unit="readings")
     reasons: Counter[str] = Counter()
     channels: Counter[str] = Counter()
@@ -132,7 +132,7 @@ def decode_day(
             "table": TABLE,
             "date": date_to_path_value(day),
             "attempt": attempt,
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
         }
         data = DayManifest(
             zone=DATA,

@@ -72,7 +72,7 @@ def extract_day(
     context: AssetExecutionContext, mysql: MySQLResource, store: LakeStore, day: dt.date
 ) -> DayManifest:
     path = DayPath(RAW, day)
-    attempt = new_attempt_id(context.run_id)
+    attempt = new_attempt_id(context.run.run_id)
     progress = Progress(context.log, f"raw {day}")
     with new_attempt(store, [path], attempt), mysql.extract_day(day) as extract:
         with PartWriter(store, path.attempt_prefix(attempt), extract.schema) as writer:
@@ -87,7 +87,7 @@ def extract_day(
             attempt=attempt,
             files=files,
             columns=stored_columns(extract.schema),
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             stats={
                 "fingerprint": extract.fingerprint.as_dict(),
                 "zero_dates": dict(extract.zero_dates),

@@ -49,7 +49,7 @@ def reports_table(
                 rows=manifest.rows,
             )
         )
-    catalog.publish(TABLE, specs, context.run_id)
+    catalog.publish(TABLE, specs, context.run.run_id)
     for day, spec in zip(days, specs, strict=True):
         remove_superseded(store, DayPath(DATA, day), keep={published_attempt(spec)})
     context.log.info(

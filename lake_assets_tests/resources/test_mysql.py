@@ -52,7 +52,9 @@ def test_extract_day_streams_the_day_with_declared_types(
     assert table.schema.field("created_at").type == pa.timestamp("ms", tz="UTC")
     assert table.schema.field("encoded").type == pa.string()
     assert table.column("id").to_pylist() == [
-        decimal.Decimal(1), decimal.Decimal(2), decimal.Decimal(2**64 - 1)
+        decimal.Decimal(1),
+        decimal.Decimal(2),
+        decimal.Decimal(2**64 - 1),
     ]
     first = table.slice(0, 1).to_pylist()[0]
     assert first["created_at"] == dt.datetime(2026, 1, 2, 0, 59, 59, 123000, tzinfo=dt.UTC)
@@ -94,7 +96,9 @@ def test_session_is_read_only_and_utc(mysql_resource: MySQLResource) -> None:
         cur.execute("SELECT @@session.time_zone")
         assert list(cur.fetchall()) == [("+00:00",)]
         with pytest.raises(pymysql.err.MySQLError, match="READ ONLY|read.only"):
-            cur.execute("INSERT INTO reports (device_id, date_start, created_at) VALUES (1, NOW(), NOW())")
+            cur.execute(
+                "INSERT INTO reports (device_id, date_start, created_at) VALUES (1, NOW(), NOW())"
+            )
 
 
 @pytest.mark.mysql
@@ -105,18 +109,16 @@ def test_empty_day(source_db: str, mysql_resource: MySQLResource) -> None:
 
 
 @pytest.mark.mysql
-def test_errors_name_the_setting_and_hide_the_password(
-    mysql_server: dict, source_db: str
-) -> None:
+def test_errors_name_the_setting_and_hide_the_password(mysql_server: dict, source_db: str) -> None:
     cases = {
         "MYSQL_HOST": MySQLResource(host="127.0.0.1", port=1, connect_timeout_s=2),
         "MYSQL_PASSWORD": MySQLResource(
-            host=str(mysql_server["host"]), port=int(mysql_server["port"]),
-            user="no_such_user", password="s3cret-Pw",
+            host=str(mysql_server["host"]),
+            port=int(mysql_server["port"]),
+            user="no_such_user",
+            password="s3cret-Pw",
         ),
-        "MYSQL_DATABASE": MySQLResource(
-            **{**mysql_server, "database": "no_such_database_here"}
-        ),
+        "MYSQL_DATABASE": MySQLResource(**{**mysql_server, "database": "no_such_database_here"}),
     }
     for setting, resource in cases.items():
         with pytest.raises(SourceError) as info, resource.extract_day(DAY):
@@ -127,7 +129,9 @@ def test_errors_name_the_setting_and_hide_the_password(
 
 
 @pytest.mark.mysql
-def test_missing_reports_table(mysql_server: dict, source_conn: pymysql.Connection, source_db: str) -> None:
+def test_missing_reports_table(
+    mysql_server: dict, source_conn: pymysql.Connection, source_db: str
+) -> None:
     with source_conn.cursor() as cur:
         cur.execute("DROP TABLE reports")
     message = _error(MySQLResource(**mysql_server, database=source_db))

@@ -21,7 +21,10 @@ def col(data_type: str, column_type: str | None = None, **kw: int) -> SourceColu
         (col("bigint", "bigint(20) unsigned"), pa.decimal128(20, 0)),
         (col("bigint", "bigint(20)"), pa.int64()),
         (col("int", "int(10) unsigned"), pa.int64()),
-        (col("decimal", "decimal(12,4)", numeric_precision=12, numeric_scale=4), pa.decimal128(12, 4)),
+        (
+            col("decimal", "decimal(12,4)", numeric_precision=12, numeric_scale=4),
+            pa.decimal128(12, 4),
+        ),
         (col("double"), pa.float64()),
         (col("datetime", "datetime(3)", datetime_precision=3), pa.timestamp("ms", tz="UTC")),
         (col("timestamp", "timestamp(6)", datetime_precision=6), pa.timestamp("us", tz="UTC")),
@@ -49,7 +52,8 @@ def test_decimals_stay_exact() -> None:
     column = col("decimal", numeric_precision=20, numeric_scale=6)
     array, _ = column.to_arrow(["12345678901234.123456", "-0.000001"])
     assert array.to_pylist() == [
-        decimal.Decimal("12345678901234.123456"), decimal.Decimal("-0.000001")
+        decimal.Decimal("12345678901234.123456"),
+        decimal.Decimal("-0.000001"),
     ]
 
 

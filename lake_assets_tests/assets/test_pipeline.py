@@ -1,0 +1,179 @@
+"""The three assets through `dagster.materialize`, with canned source rows (no server):
+single days, single-run ranges, re-runs, and failures that must leave the last good day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, materialize
+
+from lake_assets.assets import decoded_reports, raw_reports, reports_table
+from lake_assets.codec.encode import encode_report
+from lake_assets.resources.catalog import DuckDBCatalogResource
+from lake_assets.resources.lake import LakeResource, LocalStore
+from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
+from lake_assets_tests.conftest import FakeMySQL
+
+ASSETS = [raw_reports, decoded_reports, reports_table]
+DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
+
+
+def canned(days: list[str], reports: int, value: int = 2000) -> dict[str, list[list]]:
+    """Per day: `reports` good reports of 2 samples × 2 channels, plus one bad row."""
+    out: dict[str, list[list]] = {}
+    next_id = 1
+    for day in days:
+        base = int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp())
+        rows = []
+        for r in range(reports):
+            rows.append(
+                [
+                    next_id,
+                    100 + r,
+                    encode_report(base + r, 60, [1, 2], [[value, 4000], [value + 1, None]]),
+                ]
+            )
+            next_id += 1
+        rows.append([next_id, 999, "not base64!"])
+        next_id += 1
+        out[day] = rows
+    return out
+
+
+def resources(lake_root: str, rows: dict, **fake: str) -> dict[str, object]:
+    return {
+        "mysql": FakeMySQL(canned=json.dumps(rows), **fake),
+        "lake": LakeResource(root=lake_root),
+        "catalog": DuckDBCatalogResource(path=str(Path(lake_root, "catalog.duckdb"))),
+    }
+
+
+def run(lake_root: str, rows: dict, first: str, last: str | None = None, **fake: str):
+    tags = (
+        {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        if last
+        else {}
+    )
+    return materialize(
+        ASSETS,
+        resources=resources(lake_root, rows, **fake),
+        partition_key=None if last else first,
+        tags=tags,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def table_counts(lake_root: str) -> dict[str, tuple[int, float]]:
+    catalog = DuckDBCatalogResource(path=str(Path(lake_root, "catalog.duckdb")))
+    _, rows = catalog.query(
+        "SELECT date, count(*), avg(value) FILTER (WHERE channel = 'temperature')"
+        " FROM reports GROUP BY date ORDER BY date"
+    )
+    return {d: (n, t) for d, n, t in rows}
+
+
+def parquet_files(lake_root: str, zone: str, date: str) -> list[str]:
+    return sorted(
+        p.relative_to(lake_root).as_posix()
+        for p in Path(lake_root, zone, "reports", f"date={date}").rglob("*.parquet")
+    )
+
+
+def test_range_is_one_run_and_every_zone_has_each_day_once(lake_root: str) -> None:
+    rows = canned(DAYS, reports=3)
+    result = run(lake_root, rows, DAYS[0], DAYS[-1])
+    assert result.success
+    assert {m.partition for m in result.asset_materializations_for_node("reports_table")} == set(
+        DAYS
+    )
+    assert table_counts(lake_root) == {
+        d.replace("-", ""): (3 * 4, pytest.approx((20.0 + 20.01) / 2)) for d in DAYS
+    }
+    store = LocalStore(lake_root)
+    for day in DAYS:
+        date = dt.date.fromisoformat(day)
+        raw = read_manifest(store, DayPath(RAW, date))
+        quarantine = read_manifest(store, DayPath(QUARANTINE, date))
+        assert raw is not None and raw.rows == 4
+        assert quarantine is not None and quarantine.rows == 1
+        assert quarantine.stats["reasons"] == {"base64": 1}
+        for zone in (RAW, DATA, QUARANTINE):
+            assert len(parquet_files(lake_root, zone, date.strftime("%Y%m%d"))) == 1
+
+
+def test_metadata_reports_counts_and_says_when_they_are_range_totals(lake_root: str) -> None:
+    result = run(lake_root, canned(DAYS, reports=2), DAYS[0], DAYS[-1])
+    materializations = result.asset_materializations_for_node("decoded_reports")
+    assert len(materializations) == 3
+    meta = materializations[0].metadata
+    assert meta["dagster/row_count"].value == 3 * 2 * 4
+    assert meta["quarantined"].value == 3
+    assert meta["quarantined_by_reason"].value == {"base64": 3}
+    assert "totals over the run's 3 days" in meta["figures"].value
+    single = run(lake_root, canned(DAYS, reports=2), DAYS[0])
+    [m] = single.asset_materializations_for_node("decoded_reports")
+    assert m.metadata["dagster/row_count"].value == 8
+    assert "figures" not in m.metadata
+
+
+def test_rerun_replaces_a_day_without_duplicates(lake_root: str) -> None:
+    assert run(lake_root, canned(DAYS, reports=3), DAYS[0], DAYS[-1]).success
+    changed = canned(DAYS, reports=5, value=3000)
+    assert run(lake_root, changed, DAYS[1]).success
+    counts = table_counts(lake_root)
+    assert counts["20260102"] == (5 * 4, pytest.approx((30.0 + 30.01) / 2))
+    assert counts["20260101"][0] == counts["20260103"][0] == 12
+    for zone in (RAW, DATA, QUARANTINE):
+        assert len(parquet_files(lake_root, zone, "20260102")) == 1, zone
+
+
+def test_failed_extract_leaves_the_last_good_day(lake_root: str) -> None:
+    assert run(lake_root, canned(DAYS, reports=3), DAYS[0], DAYS[-1]).success
+    before = table_counts(lake_root)
+    files = {z: parquet_files(lake_root, z, "20260102") for z in (RAW, DATA)}
+    result = run(lake_root, canned(DAYS, reports=9), DAYS[0], DAYS[-1], fail_on_day=DAYS[1])
+    assert not result.success
+    after = table_counts(lake_root)
+    assert after["20260102"] == before["20260102"]
+    assert after["20260103"] == before["20260103"]
+    assert {z: parquet_files(lake_root, z, "20260102") for z in (RAW, DATA)} == files
+
+
+def test_failure_while_writing_readings_leaves_the_published_day(
+    lake_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(lake_root, canned(DAYS[:1], reports=3), DAYS[0]).success
+    before = table_counts(lake_root)
+    published = parquet_files(lake_root, DATA, "20260101")
+
+    from lake_assets.parquet import PartWriter
+
+    original = PartWriter.close
+
+    def explode(self: PartWriter):
+        if self.prefix.startswith("data/"):
+            raise OSError("disk full (injected)")
+        return original(self)
+
+    monkeypatch.setattr(PartWriter, "close", explode)
+    result = run(lake_root, canned(DAYS[:1], reports=7), DAYS[0])
+    assert not result.success
+    assert table_counts(lake_root) == before
+    assert parquet_files(lake_root, DATA, "20260101") == published, "partial attempt removed"
+
+
+def test_decoded_without_raw_says_what_to_run(lake_root: str) -> None:
+    result = materialize(
+        [decoded_reports],
+        resources=resources(lake_root, {}),
+        partition_key=DAYS[0],
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "materialize raw_reports first" in str(failure.step_failure_data.error)
