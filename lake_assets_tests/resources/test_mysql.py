@@ -95,7 +95,7 @@ def test_session_is_read_only_and_utc(mysql_resource: MySQLResource) -> None:
     with mysql_resource.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT @@session.time_zone")
         assert list(cur.fetchall()) == [("+00:00",)]
-        with pytest.raises(pymysql.err.MySQLError, match="READ ONLY|read.only"):
+        with pytest.raises(pymysql.err.MySQLError, match=r"READ ONLY|read.only"):
             cur.execute(
                 "INSERT INTO reports (device_id, date_start, created_at) VALUES (1, NOW(), NOW())"
             )
