@@ -91,7 +91,7 @@ def doctor() -> None:
             failed = True
             click.echo(f"FAIL  {label}: {e}")
 
-    mysql = resources["mysql"]
+    mysql = resources["mysql"].process_config_and_initialize()  # resolves EnvVars
 
     def source() -> str:
         with mysql.connect() as conn:

@@ -1,0 +1,87 @@
+"""The code location loads the way `dagster dev` loads it, with the contract's names, and bad
+settings fail at load time with the variable to fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from dagster import DailyPartitionsDefinition, instance_for_test
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
+
+from lake_assets_tests.conftest import REPO
+
+
+def test_workspace_yaml_loads_the_three_assets_with_daily_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(REPO)
+    with (
+        instance_for_test() as instance,
+        WorkspaceProcessContext(
+            instance, WorkspaceFileTarget(paths=[str(REPO / "workspace.yaml")])
+        ) as process_context,
+    ):
+        request_context = process_context.create_request_context()
+        errors = request_context.code_location_errors()
+        assert not errors, errors
+        location = request_context.get_code_location("lake_assets")
+        repo = next(iter(location.get_repositories().values()))
+        nodes = {n.asset_key.to_user_string(): n for n in repo.get_asset_node_snaps()}
+        assert set(nodes) == {"raw_reports", "decoded_reports", "reports_table"}
+        for node in nodes.values():
+            assert node.partitions is not None
+            assert "TimeWindow" in type(node.partitions).__name__
+            assert node.backfill_policy is not None
+        assert repo.has_job("daily_reports_job")
+        assert repo.has_schedule("daily_reports_schedule")
+
+
+def test_definitions_share_one_daily_partitions_definition() -> None:
+    from lake_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    partitions = {graph.get(k).partitions_def for k in graph.get_all_asset_keys()}
+    assert len(partitions) == 1
+    [daily] = partitions
+    assert isinstance(daily, DailyPartitionsDefinition)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LAKE_START_DATE", "2021-13-01", "LAKE_START_DATE='2021-13-01' is not a date"),
+        ("LAKE_TIMEZONE", "Mars/Olympus", "LAKE_TIMEZONE='Mars/Olympus' is not an IANA timezone"),
+        ("LAKE_ROOT", "s3://", "has no bucket"),
+    ],
+)
+def test_bad_settings_fail_at_load_naming_the_variable(
+    variable: str, value: str, message: str
+) -> None:
+    env = {**os.environ, variable: value}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import lake_assets.definitions"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert message in proc.stderr
+
+
+def test_password_is_an_env_var_not_a_literal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster import EnvVar
+
+    from lake_assets.definitions import build_resources
+    from lake_assets.settings import LakeSettings
+
+    monkeypatch.setenv("MYSQL_PASSWORD", "hunter2")
+    mysql = build_resources(LakeSettings.from_env({}))["mysql"]
+    assert isinstance(mysql.password, EnvVar)  # resolved at run time, hidden in the UI
+    monkeypatch.delenv("MYSQL_PASSWORD")
+    assert build_resources(LakeSettings.from_env({}))["mysql"].password == ""
