@@ -94,8 +94,21 @@ def read_manifest(store: LakeStore, path: DayPath) -> DayManifest | None:
     return DayManifest.from_json(data) if data is not None else None
 
 
+class AttemptIncomplete(RuntimeError):
+    """The attempt's objects are not what was written; the day was not switched."""
+
+
 def commit_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> None:
-    """The atomic switch: from now on the day's current version is `manifest.attempt`."""
+    """Verify the attempt, then switch to it: from now on the day's current version is
+    `manifest.attempt`. Verification compares the stored objects (keys and sizes) with the
+    files written, so a lost or truncated upload never becomes current."""
+    stored = store.list_sizes(path.attempt_prefix(manifest.attempt))
+    written = {f.key: f.bytes for f in manifest.files}
+    if stored != written:
+        raise AttemptIncomplete(
+            f"{path.prefix}{manifest.attempt}: stored objects {sorted(stored.items())} differ "
+            f"from those written {sorted(written.items())}; the day was not switched"
+        )
     store.put_bytes(path.manifest_key, manifest.to_json())
 
 

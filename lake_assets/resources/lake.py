@@ -1,4 +1,4 @@
-"""Lake storage: the object operations the assets need, for a local folder (and S3 next).
+"""Lake storage: the object operations the assets need, for a local folder or S3.
 
 Keys are '/'-separated paths relative to LAKE_ROOT, e.g. `raw/reports/date=20260101/…`.
 Files are written to a local path first (Parquet needs a seekable file) and then committed
@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Protocol
 
 from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
+from pydantic import Field
+
+from lake_assets.resources.s3 import S3Store
 
 
 class LakeError(RuntimeError):
@@ -43,7 +47,13 @@ class LakeStore(Protocol):
 
     def list_keys(self, prefix: str) -> list[str]: ...
 
+    def list_sizes(self, prefix: str) -> dict[str, int]:
+        """Every object under `prefix` with its size in bytes."""
+        ...
+
     def delete_keys(self, keys: Iterable[str]) -> int: ...
+
+    def check_writable(self) -> None: ...
 
 
 class LocalStore:
@@ -94,11 +104,16 @@ class LocalStore:
             return None
 
     def list_keys(self, prefix: str) -> list[str]:
+        return sorted(self.list_sizes(prefix))
+
+    def list_sizes(self, prefix: str) -> dict[str, int]:
         base = self.path(prefix.rstrip("/"))
         if not base.is_dir():
-            return []
+            return {}
         root = Path(self.root)
-        return sorted(p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file())
+        return {
+            p.relative_to(root).as_posix(): p.stat().st_size for p in base.rglob("*") if p.is_file()
+        }
 
     def delete_keys(self, keys: Iterable[str]) -> int:
         count = 0
@@ -137,16 +152,20 @@ class LocalStore:
 
 
 class LakeResource(ConfigurableResource):
-    """Where the lake lives: a local folder, or s3://bucket/prefix (LAKE_ROOT)."""
+    """Where the lake lives: a local folder, or s3://bucket/prefix (LAKE_ROOT).
+
+    S3 goes through dagster-aws's `S3Resource`, which honours the standard AWS settings
+    (AWS_REGION, AWS_ENDPOINT_URL, AWS_PROFILE, credentials) as boto3 does.
+    """
 
     root: str
+    s3: S3Resource = Field(default_factory=S3Resource)
 
     def store(self) -> LakeStore:
+        store: LakeStore
         if self.root.startswith("s3://"):
-            raise LakeError(
-                f"LAKE_ROOT={self.root}: the S3 lake is not available in this version — "
-                "use a local folder"
-            )
-        store = LocalStore(self.root)
+            store = S3Store(self.root, self.s3.get_client())
+        else:
+            store = LocalStore(self.root)
         store.check_writable()
         return store
