@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import click
 import pymysql
@@ -35,10 +37,16 @@ def _mysql_params() -> dict[str, object]:
     }
 
 
-def _catalog(settings: LakeSettings):
-    from lake_assets.definitions import build_catalog
+@contextmanager
+def _resources(settings: LakeSettings) -> Iterator[dict[str, Any]]:
+    """The code location's resources, initialised with their EnvVars resolved, as in a run."""
+    from lake_assets.definitions import build_resources
 
-    return build_catalog(settings)
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(resource.process_config_and_initialize_cm())
+            for name, resource in build_resources(settings).items()
+        }
 
 
 def print_table(names: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -69,17 +77,22 @@ def main() -> None:
 @click.argument("sql")
 def query(sql: str) -> None:
     """Run SQL against the `reports` table (DuckDB for a local lake) and print the result."""
-    names, rows = _catalog(_settings()).query(sql)
+    with _resources(_settings()) as resources:
+        names, rows = resources["catalog"].query(sql)
     print_table(names, rows)
 
 
 @main.command()
 def doctor() -> None:
     """Check the configuration: settings, MySQL, the source table, the lake and the catalog."""
-    from lake_assets.definitions import build_resources
-
     settings = _settings()
-    resources = build_resources(settings)
+    with _resources(settings) as resources:
+        failed = _doctor_checks(settings, resources)
+    if failed:
+        sys.exit(1)
+
+
+def _doctor_checks(settings: LakeSettings, resources: dict[str, Any]) -> bool:
     failed = False
 
     def check(label: str, fn) -> None:
@@ -91,7 +104,7 @@ def doctor() -> None:
             failed = True
             click.echo(f"FAIL  {label}: {e}")
 
-    mysql = resources["mysql"].process_config_and_initialize()  # resolves EnvVars
+    mysql = resources["mysql"]
 
     def source() -> str:
         with mysql.connect() as conn:
@@ -102,8 +115,7 @@ def doctor() -> None:
     check("mysql", source)
     check("lake", lambda: (resources["lake"].store(), settings.lake_root)[1])
     check("catalog", lambda: f"{len(resources['catalog'].partitions('reports'))} published day(s)")
-    if failed:
-        sys.exit(1)
+    return failed
 
 
 @main.group()
@@ -153,11 +165,13 @@ def range_(days: int, end: str | None) -> None:
 @demo.command()
 def report() -> None:
     """Per published day: readings, quarantined rows and mean temperature."""
-    from lake_assets.definitions import build_resources
+    with _resources(_settings()) as resources:
+        _report(resources)
+
+
+def _report(resources: dict[str, Any]) -> None:
     from lake_assets.zones import QUARANTINE, DayPath, read_manifest
 
-    settings = _settings()
-    resources = build_resources(settings)
     store = resources["lake"].store()
     _, rows = resources["catalog"].query(
         "SELECT date, count(*) AS readings,"

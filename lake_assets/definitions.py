@@ -5,6 +5,7 @@ Load it with `dagster dev` (workspace.yaml) or `-m lake_assets.definitions`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster import Definitions, in_process_executor
@@ -12,10 +13,17 @@ from dagster import Definitions, in_process_executor
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.automation.jobs import daily_reports_job
 from lake_assets.automation.schedules import daily_reports_schedule
-from lake_assets.resources.catalog import DuckDBCatalogResource, LakeCatalog
+from lake_assets.resources.catalog import LakeCatalog
+from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
+from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets.resources.lake import LakeResource
 from lake_assets.resources.mysql import MySQLResource
-from lake_assets.settings import LakeSettings, env_int_or_default, env_or_default
+from lake_assets.settings import (
+    LakeSettings,
+    current_settings,
+    env_int_or_default,
+    env_or_default,
+)
 
 
 def build_resources(settings: LakeSettings) -> dict[str, object]:
@@ -33,10 +41,18 @@ def build_resources(settings: LakeSettings) -> dict[str, object]:
 
 
 def build_catalog(settings: LakeSettings) -> LakeCatalog:
+    """DuckDB next to a local lake, Glue (and Athena) for an S3 lake: LAKE_ROOT decides."""
+    if settings.is_s3:
+        return GlueCatalogResource(
+            database=env_or_default("GLUE_DATABASE"),
+            lake_root=settings.lake_root,
+            athena_workgroup=env_or_default("ATHENA_WORKGROUP"),
+            athena_output_location=os.environ.get("ATHENA_OUTPUT_LOCATION") or None,
+        )
     return DuckDBCatalogResource(path=str(Path(settings.lake_root, "catalog.duckdb")))
 
 
-settings = LakeSettings.from_env()
+settings = current_settings()
 
 defs = Definitions(
     assets=[raw_reports, decoded_reports, reports_table],

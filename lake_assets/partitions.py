@@ -6,7 +6,7 @@ import datetime as dt
 
 from dagster import DailyPartitionsDefinition
 
-from lake_assets.settings import LakeSettings
+from lake_assets.settings import LakeSettings, current_settings
 
 
 def build_daily_partitions(settings: LakeSettings) -> DailyPartitionsDefinition:
@@ -15,7 +15,7 @@ def build_daily_partitions(settings: LakeSettings) -> DailyPartitionsDefinition:
     )
 
 
-daily_partitions = build_daily_partitions(LakeSettings.from_env())
+daily_partitions = build_daily_partitions(current_settings())
 
 
 def key_to_date(key: str) -> dt.date:

@@ -7,6 +7,7 @@ working directory is read too; variables already set win over it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ DEFAULTS: dict[str, str] = {
     "LAKE_START_DATE": "2021-01-01",
     "LAKE_TIMEZONE": "UTC",
     "GLUE_DATABASE": "datalake",
+    # Athena, for `lake-assets query` on an S3 lake (not part of the contract's table)
+    "ATHENA_WORKGROUP": "primary",
+    "ATHENA_OUTPUT_LOCATION": "",
 }
 
 
@@ -55,6 +59,12 @@ class LakeSettings:
             lake_root=normalise_lake_root(get(env, "LAKE_ROOT")),
             glue_database=get(env, "GLUE_DATABASE"),
         )
+
+
+@functools.cache
+def current_settings() -> LakeSettings:
+    """The process's settings, read once (the code location, the CLI)."""
+    return LakeSettings.from_env()
 
 
 def get(env: Mapping[str, str], name: str) -> str:

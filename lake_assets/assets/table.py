@@ -15,6 +15,7 @@ from lake_assets.assets.metadata import markdown_table, range_note
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeResource
+from lake_assets.settings import current_settings
 from lake_assets.zones import DATA, TABLE, DayPath, read_manifest, remove_superseded
 
 
@@ -22,7 +23,7 @@ from lake_assets.zones import DATA, TABLE, DayPath, read_manifest, remove_supers
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     deps=[decoded_reports],
-    kinds={"duckdb", "table"},
+    kinds={"glue", "athena"} if current_settings().is_s3 else {"duckdb"},
     group_name="reports",
     pool="lake_catalog",
     description="The `reports` table over the published days: a view in "

@@ -12,7 +12,7 @@ from dagster import DagsterInstance, materialize
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.codec.encode import encode_report
-from lake_assets.resources.catalog import DuckDBCatalogResource
+from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import LakeResource, LocalStore
 from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
 from lake_assets_tests.conftest import FakeMySQL

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lake_assets.resources.catalog import CatalogLocked, DuckDBCatalogResource, PartitionSpec
+from lake_assets.resources.catalog import PartitionSpec
+from lake_assets.resources.duckdb_catalog import CatalogLocked, DuckDBCatalogResource
 
 
 def day_file(root: Path, date: str, attempt: str, values: list[float]) -> PartitionSpec:
