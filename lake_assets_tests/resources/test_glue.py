@@ -101,5 +101,5 @@ def test_partition_errors_in_the_response_body_are_raised(
         return client
 
     monkeypatch.setattr(glue_module, "boto3_client", failing_client)
-    with pytest.raises(AwsError, match="could not create 1 partition.*date=20260101.*boom"):
+    with pytest.raises(AwsError, match=r"could not create 1 partition.*date=20260101.*boom"):
         catalog().publish("reports", [spec("20260101", "a1")], "run1")
