@@ -1,0 +1,108 @@
+"""The documented range run with LAKE_ROOT=s3://…, against moto's server over HTTP (a separate
+AWS endpoint, reached through AWS_ENDPOINT_URL as a real one would be), with MariaDB as the
+source; then `lake-assets query` through Athena's API."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pyarrow.parquet as pq
+import pymysql
+import pytest
+
+from lake_assets.demo.seed import replace_days
+from lake_assets_tests.conftest import REPO
+from lake_assets_tests.test_cli_range_run import (
+    DAYS,
+    dagster_env,
+    expected_per_day,
+    materialize_range,
+)
+
+BUCKET = "lake-http"
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for name, value in {
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    try:
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_cli_range_run_on_s3_over_http(
+    mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path,
+    moto_endpoint: str,
+) -> None:
+    replace_days(source_conn, DAYS, devices=4)
+    env = dagster_env(mysql_server, source_db, f"s3://{BUCKET}/lake", tmp_path / "home")
+    materialize_range(env, DAYS[0], DAYS[-1])
+    materialize_range(env, DAYS[0], DAYS[-1])
+
+    glue, s3 = boto3.client("glue"), boto3.client("s3")
+    parts = {
+        p["Values"][0]: p["StorageDescriptor"]["Location"]
+        for p in glue.get_partitions(DatabaseName="datalake", TableName="reports")["Partitions"]
+    }
+    expected = expected_per_day(source_conn)
+    assert sorted(parts) == sorted(expected)
+    for date, location in parts.items():
+        prefix = location.removeprefix(f"s3://{BUCKET}/")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
+        rows = sum(
+            pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())).num_rows
+            for k in keys
+        )
+        assert rows == expected[date][1], f"{date}: the partition holds the day's readings"
+        day = [o["Key"] for o in s3.list_objects_v2(
+            Bucket=BUCKET, Prefix=f"lake/data/reports/date={date}/")["Contents"]]
+        assert sorted(day) == sorted([*keys, f"lake/data/reports/date={date}/_manifest.json"])
+
+    # `lake-assets query` goes to Athena; moto serves the result we queue for it.
+    queued = {"results": [{
+        "rows": [{"Data": [{"VarCharValue": "date"}, {"VarCharValue": "n"}]},
+                 {"Data": [{"VarCharValue": "20260101"}, {"VarCharValue": "42"}]}],
+        "column_info": [{"Name": "date", "Type": "varchar"}, {"Name": "n", "Type": "bigint"}],
+    }]}
+    urllib.request.urlopen(urllib.request.Request(
+        f"{moto_endpoint}/moto-api/static/athena/query-results",
+        data=json.dumps(queued).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    ))
+    proc = subprocess.run(
+        [sys.executable, "-m", "lake_assets.cli", "query",
+         "SELECT date, count(*) AS n FROM reports GROUP BY 1"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].split() == ["date", "n"]
+    assert proc.stdout.splitlines()[2].split() == ["20260101", "42"]
+    [execution] = boto3.client("athena").list_query_executions()["QueryExecutionIds"]
+    detail = boto3.client("athena").get_query_execution(QueryExecutionId=execution)
+    assert detail["QueryExecution"]["QueryExecutionContext"]["Database"] == "datalake"
