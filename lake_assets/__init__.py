@@ -7,3 +7,6 @@ import warnings
 warnings.filterwarnings(
     "ignore", message=r"Parameter `backfill_policy` .* is currently in beta", module="dagster"
 )
+warnings.filterwarnings(
+    "ignore", message=r".*partitions_def.* (asset check|AssetCheckSpec).*", module="dagster"
+)

@@ -13,6 +13,7 @@ from dagster import Definitions, in_process_executor
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.automation.jobs import daily_reports_job
 from lake_assets.automation.schedules import daily_reports_schedule
+from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.glue import GlueCatalogResource
@@ -56,6 +57,7 @@ settings = current_settings()
 
 defs = Definitions(
     assets=[raw_reports, decoded_reports, reports_table],
+    asset_checks=ALL_CHECKS,
     jobs=[daily_reports_job],
     schedules=[daily_reports_schedule],
     resources=build_resources(settings),

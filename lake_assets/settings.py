@@ -28,6 +28,7 @@ DEFAULTS: dict[str, str] = {
     "LAKE_TIMEZONE": "UTC",
     "GLUE_DATABASE": "datalake",
     # Athena, for `lake-assets query` on an S3 lake (not part of the contract's table)
+    "LAKE_MAX_QUARANTINE_RATE": "0.01",
     "ATHENA_WORKGROUP": "primary",
     "ATHENA_OUTPUT_LOCATION": "",
 }
@@ -43,6 +44,7 @@ class LakeSettings:
     timezone: str
     lake_root: str  # absolute local path, or s3://bucket/prefix
     glue_database: str
+    max_quarantine_rate: float = 0.01
 
     @property
     def is_s3(self) -> bool:
@@ -58,6 +60,7 @@ class LakeSettings:
             timezone=_parse_timezone(get(env, "LAKE_TIMEZONE")),
             lake_root=normalise_lake_root(get(env, "LAKE_ROOT")),
             glue_database=get(env, "GLUE_DATABASE"),
+            max_quarantine_rate=_parse_rate(get(env, "LAKE_MAX_QUARANTINE_RATE")),
         )
 
 
@@ -109,3 +112,15 @@ def _parse_timezone(value: str) -> str:
             f"LAKE_TIMEZONE={value!r} is not an IANA timezone: use e.g. UTC or Europe/Berlin"
         ) from None
     return value
+
+
+def _parse_rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise SettingsError(
+            f"LAKE_MAX_QUARANTINE_RATE={value!r} is not a fraction: use e.g. 0.01 for 1 %"
+        )
+    return rate

@@ -91,6 +91,7 @@ def extract_day(
             stats={
                 "fingerprint": extract.fingerprint.as_dict(),
                 "zero_dates": dict(extract.zero_dates),
+                "source_columns": {c.name: c.column_type for c in extract.columns},
                 "source": mysql.describe(),
             },
         )

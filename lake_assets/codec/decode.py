@@ -331,3 +331,15 @@ def _quarantine(
         ],
         schema=QUARANTINE_SCHEMA,
     )
+
+
+def readings_per_report(encoded: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """For each message, the readings it must yield (n_samples × n_channels), or -1 when it is
+    malformed: what the reconciliation check expects of the decoded and quarantine zones."""
+    encoded = _combine(encoded)
+    reason = np.full(len(encoded), OK, dtype=np.int8)
+    dec, dstart, dlen = _base64_decode(encoded, reason)
+    good, layout = _validate_messages(dec, dstart, dlen, reason)
+    out = np.full(len(encoded), -1, dtype=np.int64)
+    out[good] = layout.n_samples * layout.n_channels
+    return out

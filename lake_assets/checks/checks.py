@@ -1,0 +1,96 @@
+"""The asset checks: reconciliation of every day with its source and upstream zone.
+
+The raw and decoded reconciliations are blocking: a day that fails stops the run before
+`reports_table`, so it is never published and the last good version stays visible.
+"""
+
+from dagster import AssetCheckExecutionContext, AssetCheckSeverity, asset_check
+
+from lake_assets.assets import decoded_reports, raw_reports, reports_table
+from lake_assets.checks import reconcile
+from lake_assets.checks.per_day import check_each_day
+from lake_assets.partitions import daily_partitions
+from lake_assets.resources.catalog import LakeCatalog
+from lake_assets.resources.lake import LakeResource
+from lake_assets.settings import current_settings
+
+
+@asset_check(
+    asset=raw_reports,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="Raw rows = the source's rows in the extract's snapshot: count, "
+    "min/max id and BIT_XOR(CRC32(id|updated_at)).",
+)
+def raw_matches_source(context: AssetCheckExecutionContext, lake: LakeResource):
+    store = lake.store()
+    return check_each_day(
+        context,
+        "raw_reports",
+        "raw_matches_source",
+        lambda day: reconcile.raw_matches_source(store, day),
+        blocking=True,
+    )
+
+
+@asset_check(
+    asset=decoded_reports,
+    blocking=True,
+    partitions_def=daily_partitions,
+    description="Every raw row is decoded into exactly n_samples × n_channels "
+    "readings or quarantined once.",
+)
+def decoded_accounts_for_raw(context: AssetCheckExecutionContext, lake: LakeResource):
+    store = lake.store()
+    return check_each_day(
+        context,
+        "decoded_reports",
+        "decoded_accounts_for_raw",
+        lambda day: reconcile.decoded_accounts_for_raw(store, day),
+        blocking=True,
+    )
+
+
+@asset_check(
+    asset=decoded_reports,
+    partitions_def=daily_partitions,
+    description="The share of quarantined rows stays under LAKE_MAX_QUARANTINE_RATE (default 1 %).",
+)
+def quarantine_rate(context: AssetCheckExecutionContext, lake: LakeResource):
+    store = lake.store()
+    limit = current_settings().max_quarantine_rate
+    return check_each_day(
+        context,
+        "decoded_reports",
+        "quarantine_rate",
+        lambda day: reconcile.quarantine_rate(store, day, limit),
+        blocking=False,
+        severity=AssetCheckSeverity.WARN,
+    )
+
+
+@asset_check(
+    asset=reports_table,
+    partitions_def=daily_partitions,
+    description="The published version of each day is the current decoded attempt "
+    "and holds exactly its readings, counted through the catalog.",
+)
+def published_matches_decoded(
+    context: AssetCheckExecutionContext, lake: LakeResource, catalog: LakeCatalog
+):
+    store = lake.store()
+    return check_each_day(
+        context,
+        "reports_table",
+        "published_matches_decoded",
+        lambda day: reconcile.published_matches_decoded(store, catalog, day),
+        blocking=False,
+    )
+
+
+ALL_CHECKS = [
+    raw_matches_source,
+    decoded_accounts_for_raw,
+    quarantine_rate,
+    published_matches_decoded,
+]

@@ -1,0 +1,85 @@
+"""Report a check day by day, also inside a single-run range.
+
+Dagster records an `AssetCheckResult` against the step's partition, and a range step has
+none; so for a range every day's verdict is logged as its own partitioned evaluation, and the
+step's result is the conjunction, with a per-day table.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+)
+
+from lake_assets.assets.metadata import markdown_table
+from lake_assets.checks.reconcile import Verdict
+from lake_assets.partitions import key_to_date
+
+
+def check_each_day(
+    context: AssetCheckExecutionContext,
+    asset: str,
+    check_name: str,
+    judge: Callable[[dt.date], Verdict],
+    *,
+    blocking: bool,
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
+) -> AssetCheckResult:
+    days = [key_to_date(k) for k in context.partition_keys]
+    verdicts = {day: judge(day) for day in days}
+    for day, verdict in verdicts.items():
+        (context.log.info if verdict.passed else context.log.error)(verdict.description)
+        if len(days) > 1:
+            context.op_execution_context.log_event(
+                AssetCheckEvaluation(
+                    asset_key=AssetKey(asset),
+                    check_name=check_name,
+                    passed=verdict.passed,
+                    metadata=_flat(verdict.metadata),
+                    severity=severity,
+                    description=verdict.description,
+                    blocking=blocking,
+                    partition=day.isoformat(),
+                )
+            )
+    failed = [str(d) for d, v in verdicts.items() if not v.passed]
+    if len(days) == 1:
+        [verdict] = verdicts.values()
+        return AssetCheckResult(
+            passed=verdict.passed,
+            severity=severity,
+            description=verdict.description,
+            metadata=_flat(verdict.metadata),
+        )
+    return AssetCheckResult(
+        passed=not failed,
+        severity=severity,
+        description=f"failed on {', '.join(failed)}"
+        if failed
+        else f"passed on all {len(days)} days",
+        metadata={
+            "failed_days": failed,
+            "days": markdown_table(
+                [
+                    {"date": str(d), "passed": v.passed, "detail": v.description}
+                    for d, v in verdicts.items()
+                ]
+            ),
+        },
+    )
+
+
+def _flat(metadata: dict) -> dict:
+    """Nested figures as JSON, scalars as themselves (what Dagster's metadata accepts)."""
+    from dagster import MetadataValue
+
+    return {
+        k: MetadataValue.json(v) if isinstance(v, dict | list) else v
+        for k, v in metadata.items()
+        if v is not None
+    }

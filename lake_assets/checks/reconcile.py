@@ -1,0 +1,213 @@
+"""The reconciliation rules, one function per check, each judging one day from what is stored.
+
+They read the lake (manifests and Parquet) and the catalog, never the assets' memory, so a
+check run alone on existing data gives the same answer as in the run that wrote it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lake_assets.codec.decode import readings_per_report
+from lake_assets.parquet import iter_batches
+from lake_assets.partitions import date_to_path_value
+from lake_assets.resources.catalog import LakeCatalog, published_attempt
+from lake_assets.resources.lake import LakeStore
+from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayManifest, DayPath, read_manifest
+
+
+@dataclass
+class Verdict:
+    """One day's outcome of one check: pass/fail, why, and the numbers behind it."""
+
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _missing(zone: str, day: dt.date) -> Verdict:
+    return Verdict(False, f"{day}: no {zone} data for this day", {})
+
+
+def _manifest(store: LakeStore, zone: str, day: dt.date) -> DayManifest | None:
+    return read_manifest(store, DayPath(zone, day))
+
+
+# -- raw_reports ------------------------------------------------------------------------------
+
+
+def raw_matches_source(store: LakeStore, day: dt.date) -> Verdict:
+    """The raw files hold exactly the rows the source had in the extract's snapshot: same
+    count, same min/max id, same BIT_XOR(CRC32(CONCAT(id, '|', updated_at)))."""
+    raw = _manifest(store, RAW, day)
+    if raw is None:
+        return _missing("raw", day)
+    source = raw.stats["fingerprint"]
+    fsp = _fractional_digits(raw.stats.get("source_columns", {}).get("updated_at", ""))
+    rows, checksum = 0, 0
+    min_id: int | None = None
+    max_id: int | None = None
+    for batch in iter_batches(store, [f.key for f in raw.files], ["id", "updated_at"]):
+        ids = [int(i) for i in batch["id"].to_pylist()]
+        for rid, updated in zip(ids, batch["updated_at"].to_pylist(), strict=True):
+            checksum ^= zlib.crc32(f"{rid}|{_mysql_datetime(updated, fsp)}".encode())
+        rows += len(ids)
+        if ids:
+            min_id = min(ids) if min_id is None else min(min_id, min(ids))
+            max_id = max(ids) if max_id is None else max(max_id, max(ids))
+    written = {"rows": rows, "min_id": min_id, "max_id": max_id, "checksum": checksum}
+    expected = {k: source[k] for k in written}
+    ok = written == expected
+    differing = {k: (expected[k], written[k]) for k in written if written[k] != expected[k]}
+    return Verdict(
+        ok,
+        f"{day}: raw matches the source snapshot ({rows:,} rows)"
+        if ok
+        else f"{day}: raw differs from the source snapshot (source, written): {differing}",
+        {"source": expected, "written": written},
+    )
+
+
+def _fractional_digits(column_type: str) -> int:
+    match = re.search(r"\((\d)\)", column_type)
+    return int(match.group(1)) if match else 0
+
+
+def _mysql_datetime(value: dt.datetime | None, fsp: int) -> str:
+    """How MySQL's CONCAT renders a DATETIME(fsp) in a UTC session."""
+    if value is None:
+        return ""
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{value.microsecond:06d}"[: len(text) + 1 + fsp] if fsp else text
+
+
+# -- decoded_reports --------------------------------------------------------------------------
+
+
+def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
+    """Every raw row is either decoded, with exactly its header's n_samples × n_channels
+    readings, or quarantined once; nothing else is in either zone."""
+    raw, data, quarantine = (_manifest(store, z, day) for z in (RAW, DATA, QUARANTINE))
+    if raw is None or data is None or quarantine is None:
+        return _missing("raw/decoded/quarantine", day)
+    ids, expected = [], []
+    for batch in iter_batches(store, [f.key for f in raw.files], ["id", "encoded"]):
+        ids.append(batch["id"].cast(pa.int64()).to_numpy())
+        expected.append(readings_per_report(batch["encoded"]))
+    raw_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    per_report = np.concatenate(expected) if expected else np.empty(0, np.int64)
+
+    written = _counts_by_report(store, data)
+    quarantined = _counts_by_report(store, quarantine)
+    malformed = raw_ids[per_report < 0]
+    yielding = per_report > 0
+    want = dict(zip(raw_ids[yielding].tolist(), per_report[yielding].tolist(), strict=True))
+    problems = {
+        "reports with wrong reading counts": sorted(
+            r for r in set(want) | set(written) if want.get(r) != written.get(r)
+        ),
+        "quarantined more than once": sorted(r for r, n in quarantined.items() if n != 1),
+        "malformed but not quarantined": sorted(set(malformed.tolist()) - set(quarantined)),
+        "quarantined but not malformed": sorted(set(quarantined) - set(malformed.tolist())),
+    }
+    problems = {k: v[:10] for k, v in problems.items() if v}
+    figures = {
+        "raw_rows": len(raw_ids),
+        "readings_expected": int(per_report[yielding].sum()),
+        "readings_written": int(sum(written.values())),
+        "quarantine_expected": len(malformed),
+        "quarantine_written": int(sum(quarantined.values())),
+    }
+    return Verdict(
+        not problems,
+        f"{day}: {figures['raw_rows']:,} raw rows = decoded + {figures['quarantine_written']} "
+        f"quarantined; {figures['readings_written']:,} readings as the headers say"
+        if not problems
+        else f"{day}: decoded/quarantine do not account for raw: {problems}",
+        {**figures, **({"problems": problems} if problems else {})},
+    )
+
+
+def _counts_by_report(store: LakeStore, manifest: DayManifest) -> dict[int, int]:
+    counts: Counter[int] = Counter()
+    for batch in iter_batches(store, [f.key for f in manifest.files], ["report_id"]):
+        vc = pc.value_counts(batch["report_id"])
+        counts.update(
+            dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True))
+        )
+    return dict(counts)
+
+
+def quarantine_rate(store: LakeStore, day: dt.date, max_rate: float) -> Verdict:
+    """The share of raw rows quarantined stays under `max_rate`; above it, the top reasons."""
+    quarantine = _manifest(store, QUARANTINE, day)
+    if quarantine is None:
+        return _missing("quarantine", day)
+    raw_rows = quarantine.stats.get("raw_rows", 0)
+    rate = quarantine.rows / raw_rows if raw_rows else 0.0
+    reasons = Counter(quarantine.stats.get("reasons", {})).most_common(3)
+    ok = rate <= max_rate
+    return Verdict(
+        ok,
+        f"{day}: {rate:.2%} quarantined (limit {max_rate:.2%})"
+        + ("" if ok else f"; top reasons: {', '.join(f'{r} {n}' for r, n in reasons)}"),
+        {
+            "quarantined": quarantine.rows,
+            "raw_rows": raw_rows,
+            "rate": rate,
+            "max_rate": max_rate,
+            "top_reasons": dict(reasons),
+        },
+    )
+
+
+# -- reports_table ----------------------------------------------------------------------------
+
+
+def published_matches_decoded(store: LakeStore, catalog: LakeCatalog, day: dt.date) -> Verdict:
+    """The catalog's published version of the day is the current decoded attempt and holds
+    exactly its readings (counted through the catalog: the DuckDB view, or the Parquet objects
+    under the Glue partition's location)."""
+    data = _manifest(store, DATA, day)
+    if data is None:
+        return _missing("decoded", day)
+    date = date_to_path_value(day)
+    spec = catalog.partitions(TABLE).get(date)
+    if spec is None:
+        return Verdict(False, f"{day}: not published in {catalog.describe()}", {})
+    if catalog.describe().startswith("duckdb:"):
+        _, [(published_rows,)] = catalog.query(
+            f"SELECT count(*) FROM {TABLE} WHERE date = '{date}'"
+        )
+    else:
+        prefix = spec.location.removeprefix(store.uri(""))
+        published_rows = 0
+        for key in store.list_keys(prefix):
+            if key.endswith(".parquet"):
+                with store.reading(key) as path:
+                    published_rows += pq.ParquetFile(path).metadata.num_rows
+    attempt = published_attempt(spec)
+    ok = attempt == data.attempt and published_rows == data.rows
+    figures = {
+        "published_rows": int(published_rows),
+        "decoded_rows": data.rows,
+        "published_attempt": attempt,
+        "decoded_attempt": data.attempt,
+    }
+    return Verdict(
+        ok,
+        f"{day}: published {published_rows:,} readings = decoded"
+        if ok
+        else f"{day}: published version differs from the decoded day: {figures}",
+        figures,
+    )
