@@ -73,6 +73,11 @@ class DayManifest:
         return sum(f.rows for f in self.files)
 
     @property
+    def key(self) -> str:
+        """Where this manifest lives."""
+        return f"{self.zone}/{self.table}/date={self.date}/{MANIFEST}"
+
+    @property
     def bytes(self) -> int:
         return sum(f.bytes for f in self.files)
 

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +96,8 @@ class FakeMySQL(MySQLResource):
 
     canned: str = "{}"
     fail_on_day: str = ""
+    drop_a_row: bool = False  # a row vanishes between the count and the extract
+    wrong_checksum: bool = False  # the snapshot's checksum disagrees with the rows
 
     @contextmanager
     def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
@@ -110,6 +113,11 @@ class FakeMySQL(MySQLResource):
             [stamp] * len(rows),
             [r[2] for r in rows],
         ]
+        checksum = 0
+        for r in rows:  # what MySQL computes: BIT_XOR(CRC32(CONCAT(id, '|', updated_at)))
+            checksum ^= zlib.crc32(f"{r[0]}|{stamp}".encode())
+        if self.drop_a_row and rows:
+            columns = [c[:-1] for c in columns]
         arrays = [c.to_arrow(v)[0] for c, v in zip(CONTRACT_COLUMNS, columns, strict=True)]
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema_of(CONTRACT_COLUMNS))
         fingerprint = DayFingerprint(
@@ -117,7 +125,7 @@ class FakeMySQL(MySQLResource):
             min_id=min((r[0] for r in rows), default=None),
             max_id=max((r[0] for r in rows), default=None),
             max_updated_at=stamp if rows else None,
-            checksum=0,
+            checksum=checksum ^ (1 if self.wrong_checksum else 0),
         )
         yield DayExtract(day, CONTRACT_COLUMNS, fingerprint, iter([batch]), {})
 

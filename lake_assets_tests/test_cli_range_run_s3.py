@@ -41,8 +41,10 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     for name, value in {
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
@@ -57,7 +59,10 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 @pytest.mark.mysql
 @pytest.mark.slow
 def test_cli_range_run_on_s3_over_http(
-    mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path,
+    mysql_server: dict,
+    source_db: str,
+    source_conn: pymysql.Connection,
+    tmp_path: Path,
     moto_endpoint: str,
 ) -> None:
     replace_days(source_conn, DAYS, devices=4)
@@ -80,25 +85,50 @@ def test_cli_range_run_on_s3_over_http(
             for k in keys
         )
         assert rows == expected[date][1], f"{date}: the partition holds the day's readings"
-        day = [o["Key"] for o in s3.list_objects_v2(
-            Bucket=BUCKET, Prefix=f"lake/data/reports/date={date}/")["Contents"]]
+        day = [
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"lake/data/reports/date={date}/")[
+                "Contents"
+            ]
+        ]
         assert sorted(day) == sorted([*keys, f"lake/data/reports/date={date}/_manifest.json"])
 
     # `lake-assets query` goes to Athena; moto serves the result we queue for it.
-    queued = {"results": [{
-        "rows": [{"Data": [{"VarCharValue": "date"}, {"VarCharValue": "n"}]},
-                 {"Data": [{"VarCharValue": "20260101"}, {"VarCharValue": "42"}]}],
-        "column_info": [{"Name": "date", "Type": "varchar"}, {"Name": "n", "Type": "bigint"}],
-    }]}
-    urllib.request.urlopen(urllib.request.Request(
-        f"{moto_endpoint}/moto-api/static/athena/query-results",
-        data=json.dumps(queued).encode(), method="POST",
-        headers={"Content-Type": "application/json"},
-    ))
+    queued = {
+        "results": [
+            {
+                "rows": [
+                    {"Data": [{"VarCharValue": "date"}, {"VarCharValue": "n"}]},
+                    {"Data": [{"VarCharValue": "20260101"}, {"VarCharValue": "42"}]},
+                ],
+                "column_info": [
+                    {"Name": "date", "Type": "varchar"},
+                    {"Name": "n", "Type": "bigint"},
+                ],
+            }
+        ]
+    }
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{moto_endpoint}/moto-api/static/athena/query-results",
+            data=json.dumps(queued).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "lake_assets.cli", "query",
-         "SELECT date, count(*) AS n FROM reports GROUP BY 1"],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "lake_assets.cli",
+            "query",
+            "SELECT date, count(*) AS n FROM reports GROUP BY 1",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].split() == ["date", "n"]

@@ -73,6 +73,8 @@ def decoded_reports(
             "readings": r.rows,
             "null readings": r.stats["null_values"],
             "quarantined": q.rows,
+            "reasons": ", ".join(f"{k} {v}" for k, v in q.stats["reasons"].items()),
+            "manifest": store.uri(r.key),
         }
         for r, q in results
     ]
@@ -89,6 +91,7 @@ def decoded_reports(
             "null_readings": sum(r.stats["null_values"] for r, _ in results),
             "bytes": sum(r.bytes for r, _ in results),
             "days": markdown_table(per_day),
+            "preview": markdown_table(results[-1][0].stats.get("preview", [])),
             **range_note(len(days)),
         }
     )
@@ -111,6 +114,7 @@ def decode_day(
     reasons: Counter[str] = Counter()
     channels: Counter[str] = Counter()
     null_values = 0
+    preview: list[dict[str, object]] = []
 
     with (
         new_attempt(store, [data_path, q_path], attempt),
@@ -125,6 +129,8 @@ def decode_day(
             reasons.update(decoded.reason_counts())
             channels.update(_channel_counts(decoded.readings))
             null_values += decoded.readings.column("value").null_count
+            if not preview and decoded.readings.num_rows:
+                preview = _preview(decoded.readings)
             progress.add(decoded.readings.num_rows, batch.nbytes)
         data_files, q_files = readings_out.close(), quarantine_out.close()
 
@@ -171,3 +177,11 @@ def decode_day(
 def _channel_counts(readings: pa.Table) -> dict[str, int]:
     counts = pc.value_counts(readings.column("channel").combine_chunks().dictionary_decode())
     return {c["values"]: c["counts"] for c in counts.to_pylist()}
+
+
+def _preview(readings: pa.Table, rows: int = 5) -> list[dict[str, object]]:
+    """The first readings of a day, JSON-safe, for the manifest and the UI."""
+    head = readings.slice(0, rows).to_pylist()
+    return [
+        {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in r.items()} for r in head
+    ]

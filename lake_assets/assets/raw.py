@@ -16,6 +16,7 @@ from lake_assets.parquet import PartWriter
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource, SourceError
+from lake_assets.schema_drift import accept_or_refuse
 from lake_assets.zones import (
     RAW,
     DayManifest,
@@ -50,6 +51,9 @@ def raw_reports(
             "MB": round(m.bytes / 1e6, 3),
             "files": len(m.files),
             "source checksum": m.stats["fingerprint"]["checksum"],
+            "max updated_at": m.stats["fingerprint"]["max_updated_at"],
+            "zero dates": sum(m.stats["zero_dates"].values()),
+            "manifest": store.uri(m.key),
         }
         for m in manifests
     ]
@@ -62,6 +66,12 @@ def raw_reports(
             "bytes": sum(m.bytes for m in manifests),
             "files": sum(len(m.files) for m in manifests),
             "source": mysql.describe(),
+            "source_fingerprint": MetadataValue.json(
+                {m.date: m.stats["fingerprint"] for m in manifests}
+            ),
+            "zero_dates_to_null": MetadataValue.json(
+                {m.date: m.stats["zero_dates"] for m in manifests if m.stats["zero_dates"]}
+            ),
             "days": markdown_table(per_day),
             **range_note(len(days)),
         }
@@ -75,6 +85,9 @@ def extract_day(
     attempt = new_attempt_id(context.run.run_id)
     progress = Progress(context.log, f"raw {day}")
     with new_attempt(store, [path], attempt), mysql.extract_day(day) as extract:
+        drift = accept_or_refuse(store, extract.columns)
+        if drift.added:
+            context.log.warning(f"source schema: {'; '.join(drift.added)} — flows into new days")
         with PartWriter(store, path.attempt_prefix(attempt), extract.schema) as writer:
             for batch in extract.batches:
                 writer.write(batch)

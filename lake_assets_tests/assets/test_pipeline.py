@@ -114,6 +114,11 @@ def test_metadata_reports_counts_and_says_when_they_are_range_totals(lake_root: 
     assert meta["quarantined"].value == 3
     assert meta["quarantined_by_reason"].value == {"base64": 3}
     assert "totals over the run's 3 days" in meta["figures"].value
+    assert "temperature" in meta["preview"].value and "| report_id |" in meta["preview"].value
+    assert "date=20260103/_manifest.json" in meta["days"].value
+    [raw] = result.asset_materializations_for_node("raw_reports")[:1]
+    assert set(raw.metadata["source_fingerprint"].value) == {"20260101", "20260102", "20260103"}
+    assert raw.metadata["source_fingerprint"].value["20260102"]["rows"] == 3
     single = run(lake_root, canned(DAYS, reports=2), DAYS[0])
     [m] = single.asset_materializations_for_node("decoded_reports")
     assert m.metadata["dagster/row_count"].value == 8

@@ -1,0 +1,163 @@
+"""Each check passing and failing, per day inside a range run, and blocking publishes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from dagster import AssetCheckKey, DagsterInstance, materialize
+
+from lake_assets.checks import reconcile
+from lake_assets.checks.checks import ALL_CHECKS
+from lake_assets.resources.lake import LocalStore
+from lake_assets.zones import DATA, RAW, DayPath, FileEntry, commit_manifest, read_manifest
+from lake_assets_tests.assets.test_pipeline import (
+    ASSETS,
+    DAYS,
+    canned,
+    resources,
+    table_counts,
+)
+
+CHECKS = {
+    c: AssetCheckKey.from_user_string(c)
+    for c in (
+        "raw_reports:raw_matches_source",
+        "decoded_reports:decoded_accounts_for_raw",
+        "decoded_reports:quarantine_rate",
+        "reports_table:published_matches_decoded",
+    )
+}
+DAY = dt.date(2026, 1, 1)
+
+
+def run_with_checks(
+    lake_root: str,
+    rows: dict,
+    first: str,
+    last: str | None = None,
+    selection: list | None = None,
+    **fake: object,
+):
+    tags = (
+        {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        if last
+        else {}
+    )
+    return materialize(
+        [*ASSETS, *ALL_CHECKS],
+        resources=resources(lake_root, rows, **fake),
+        partition_key=None if last else first,
+        tags=tags,
+        selection=selection,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def evaluations(result) -> dict[tuple[str, str | None], bool]:
+    out = {}
+    for e in result.get_asset_check_evaluations():
+        out[(e.asset_check_key.to_user_string(), e.partition)] = e.passed
+    return out
+
+
+def test_all_checks_pass_per_day_in_a_range_run(lake_root: str) -> None:
+    result = run_with_checks(lake_root, canned(DAYS, reports=300), DAYS[0], DAYS[-1])
+    assert result.success
+    got = evaluations(result)
+    for name in CHECKS:
+        for day in DAYS:
+            assert got[(name, day)] is True, (name, day)
+
+
+def test_row_lost_between_count_and_extract_is_never_switched(lake_root: str) -> None:
+    assert run_with_checks(lake_root, canned(DAYS[:1], reports=3), DAYS[0]).success
+    before = table_counts(lake_root)
+    result = run_with_checks(lake_root, canned(DAYS[:1], reports=5), DAYS[0], drop_a_row=True)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "2026-01-01: wrote 5 rows but the snapshot counted 6" in str(
+        failure.step_failure_data.error
+    )
+    assert read_manifest(LocalStore(lake_root), DayPath(RAW, dt.date(2026, 1, 1))).rows == 4
+    assert table_counts(lake_root) == before
+
+
+def test_failing_raw_check_blocks_publish_and_the_old_day_stays(lake_root: str) -> None:
+    assert run_with_checks(lake_root, canned(DAYS, reports=3), DAYS[0], DAYS[-1]).success
+    before = table_counts(lake_root)
+    result = run_with_checks(
+        lake_root, canned(DAYS, reports=6), DAYS[0], DAYS[-1], wrong_checksum=True
+    )
+    assert not result.success
+    got = evaluations(result)
+    assert got[("raw_reports:raw_matches_source", "2026-01-02")] is False
+    assert not result.asset_materializations_for_node("reports_table"), "nothing published"
+    assert table_counts(lake_root) == before
+    [check] = [e for e in result.get_asset_check_evaluations() if e.partition == "2026-01-02"]
+    assert "checksum" in check.description
+
+
+def test_raw_check_catches_a_corrupted_raw_file(lake_root: str) -> None:
+    assert run_with_checks(lake_root, canned(DAYS[:1], reports=4), DAYS[0]).success
+    store, path = LocalStore(lake_root), DayPath(RAW, dt.date(2026, 1, 1))
+    manifest = read_manifest(store, path)
+    _rewrite(store, manifest.files[0], lambda t: t.slice(1))  # the first row is lost
+    manifest.files = [
+        FileEntry(f.key, f.rows, (Path(lake_root) / f.key).stat().st_size) for f in manifest.files
+    ]
+    commit_manifest(store, path, manifest)
+    verdict = reconcile.raw_matches_source(store, DAY)
+    assert verdict.passed is False
+    assert "'rows': (5, 4)" in verdict.description and "min_id" in verdict.description
+
+
+def test_decoded_check_catches_lost_readings(lake_root: str) -> None:
+    assert run_with_checks(lake_root, canned(DAYS[:1], reports=4), DAYS[0]).success
+    store, path = LocalStore(lake_root), DayPath(DATA, dt.date(2026, 1, 1))
+    manifest = read_manifest(store, path)
+    _rewrite(store, manifest.files[0], lambda t: t.slice(0, t.num_rows - 1))
+    verdict = reconcile.decoded_accounts_for_raw(store, DAY)
+    assert verdict.passed is False
+    assert "wrong reading counts" in verdict.description
+    assert verdict.metadata["readings_written"] == 15
+    assert verdict.metadata["readings_expected"] == 16
+
+
+def test_quarantine_rate_above_the_limit_warns_with_top_reasons(lake_root: str) -> None:
+    rows = canned(DAYS[:1], reports=2)  # 1 bad row in 3: 33 %
+    result = run_with_checks(lake_root, rows, DAYS[0])
+    assert result.success, "the rate check is not blocking"
+    [evaluation] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_check_key == CHECKS["decoded_reports:quarantine_rate"]
+    ]
+    assert evaluation.passed is False
+    assert "33.33% quarantined (limit 1.00%); top reasons: base64 1" in evaluation.description
+
+
+def test_published_check_fails_when_the_catalog_lags_the_decoded_day(lake_root: str) -> None:
+    assert run_with_checks(lake_root, canned(DAYS[:1], reports=4), DAYS[0]).success
+    assert run_with_checks(
+        lake_root,
+        canned(DAYS[:1], reports=4),
+        DAYS[0],
+        selection=["raw_reports", "decoded_reports"],
+    ).success
+    verdict = reconcile.published_matches_decoded(
+        LocalStore(lake_root), resources(lake_root, {})["catalog"], DAY
+    )
+    assert verdict.passed is False
+    assert "published version differs" in verdict.description
+
+
+def _rewrite(store: LocalStore, entry: FileEntry, change) -> None:
+    path = store.path(entry.key)
+    table = change(pq.read_table(path))
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    path.write_bytes(buffer.getvalue())
