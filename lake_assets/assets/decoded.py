@@ -150,6 +150,7 @@ def decode_day(
                 "channels": dict(channels),
                 "null_values": null_values,
                 "quarantined": sum(reasons.values()),
+                "preview": preview,
             },
             **common,
         )
