@@ -131,7 +131,7 @@ def _demo_days(days: int, end: str | None) -> list[dt.date]:
 @demo.command()
 @click.option("--days", default=7, show_default=True, help="how many days, ending --end")
 @click.option("--end", default=None, help="last day (YYYY-MM-DD); default yesterday (UTC)")
-@click.option("--devices", default=20, show_default=True)
+@click.option("--devices", default=25, show_default=True)
 @click.option("--seed", default=7, show_default=True, help="same seed, same data")
 def seed(days: int, end: str | None, devices: int, seed: int) -> None:
     """Create the demo table and (re)generate its rows for the days; safe to run again."""
