@@ -29,6 +29,13 @@ DEFAULTS: dict[str, str] = {
     "GLUE_DATABASE": "datalake",
     # Athena, for `lake-assets query` on an S3 lake (not part of the contract's table)
     "LAKE_MAX_QUARANTINE_RATE": "0.01",
+    # automation
+    "LAKE_SCHEDULE_TIME": "00:30",  # when the day just closed is materialized (LAKE_TIMEZONE)
+    "LAKE_LATE_LOOKBACK_DAYS": "7",
+    "LAKE_LATE_SENSOR_INTERVAL_S": "900",
+    "LAKE_FRESHNESS_DEADLINE": "06:00",  # yesterday must be published by then (LAKE_TIMEZONE)
+    "LAKE_RETRY_MAX": "3",  # retries of a step after a transient error
+    "LAKE_RETRY_DELAY_S": "30",  # first retry delay; doubles, with jitter
     "ATHENA_WORKGROUP": "primary",
     "ATHENA_OUTPUT_LOCATION": "",
 }
@@ -45,6 +52,12 @@ class LakeSettings:
     lake_root: str  # absolute local path, or s3://bucket/prefix
     glue_database: str
     max_quarantine_rate: float = 0.01
+    schedule_time: dt.time = dt.time(0, 30)
+    late_lookback_days: int = 7
+    late_sensor_interval_s: int = 900
+    freshness_deadline: dt.time = dt.time(6, 0)
+    retry_max: int = 3
+    retry_delay_s: float = 30.0
 
     @property
     def is_s3(self) -> bool:
@@ -61,6 +74,18 @@ class LakeSettings:
             lake_root=normalise_lake_root(get(env, "LAKE_ROOT")),
             glue_database=get(env, "GLUE_DATABASE"),
             max_quarantine_rate=_parse_rate(get(env, "LAKE_MAX_QUARANTINE_RATE")),
+            schedule_time=_parse_time("LAKE_SCHEDULE_TIME", get(env, "LAKE_SCHEDULE_TIME")),
+            late_lookback_days=_parse_positive(
+                "LAKE_LATE_LOOKBACK_DAYS", get(env, "LAKE_LATE_LOOKBACK_DAYS")
+            ),
+            late_sensor_interval_s=_parse_positive(
+                "LAKE_LATE_SENSOR_INTERVAL_S", get(env, "LAKE_LATE_SENSOR_INTERVAL_S")
+            ),
+            freshness_deadline=_parse_time(
+                "LAKE_FRESHNESS_DEADLINE", get(env, "LAKE_FRESHNESS_DEADLINE")
+            ),
+            retry_max=_parse_count("LAKE_RETRY_MAX", get(env, "LAKE_RETRY_MAX")),
+            retry_delay_s=_parse_seconds("LAKE_RETRY_DELAY_S", get(env, "LAKE_RETRY_DELAY_S")),
         )
 
 
@@ -124,3 +149,32 @@ def _parse_rate(value: str) -> float:
             f"LAKE_MAX_QUARANTINE_RATE={value!r} is not a fraction: use e.g. 0.01 for 1 %"
         )
     return rate
+
+
+def _parse_time(name: str, value: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not a time of day: use HH:MM") from None
+
+
+def _parse_positive(name: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{name}={value!r} must be a whole number ≥ 1")
+    return int(value)
+
+
+def _parse_count(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"{name}={value!r} must be a whole number ≥ 0")
+    return int(value)
+
+
+def _parse_seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise SettingsError(f"{name}={value!r} must be a number of seconds ≥ 0")
+    return seconds

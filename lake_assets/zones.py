@@ -23,8 +23,9 @@ MANIFEST = "_manifest.json"
 
 
 def new_attempt_id(run_id: str) -> str:
-    """Sortable and unique per run: `20260102T030405Z-1a2b3c4d` (no '=', so never a Hive key)."""
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
+    """Sortable by start time and unique per run: `20260102T030405123456Z-1a2b3c4d` (no '=', so
+    never a Hive key). Order decides which of two runs of the same day wins: the later."""
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{run_id[:8]}"
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,20 @@ class AttemptIncomplete(RuntimeError):
     """The attempt's objects are not what was written; the day was not switched."""
 
 
+class StaleAttempt(RuntimeError):
+    """A run that started later already switched the day; this older attempt is dropped."""
+
+
 def commit_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> None:
     """Verify the attempt, then switch to it: from now on the day's current version is
     `manifest.attempt`. Verification compares the stored objects (keys and sizes) with the
     files written, so a lost or truncated upload never becomes current."""
+    current = read_manifest(store, path)
+    if current is not None and current.attempt > manifest.attempt:
+        raise StaleAttempt(
+            f"{path.prefix}: a run that started later (attempt {current.attempt}) already "
+            f"replaced this day; this run's attempt {manifest.attempt} is discarded"
+        )
     stored = store.list_sizes(path.attempt_prefix(manifest.attempt))
     written = {f.key: f.bytes for f in manifest.files}
     if stored != written:
@@ -118,10 +129,14 @@ def commit_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> N
 
 
 def remove_superseded(store: LakeStore, path: DayPath, keep: set[str]) -> int:
-    """Delete every object of the day except the manifest and the attempts in `keep`."""
-    stale = [
-        key
-        for key in store.list_keys(path.prefix)
-        if key != path.manifest_key and key[len(path.prefix) :].split("/", 1)[0] not in keep
-    ]
+    """Delete the day's attempts older than the newest in `keep`, except those in `keep`.
+    Newer attempts belong to runs still writing the same day and are left to them."""
+    newest = max(keep)
+    stale = []
+    for key in store.list_keys(path.prefix):
+        if key == path.manifest_key:
+            continue
+        attempt = key[len(path.prefix) :].split("/", 1)[0]
+        if attempt not in keep and attempt < newest:
+            stale.append(key)
     return store.delete_keys(stale)

@@ -3,9 +3,13 @@ and a fake MySQL resource for asset tests that need no server."""
 
 from __future__ import annotations
 
+import os
+
+# Before lake_assets is imported: retries (transient errors, injected failures) without waits.
+os.environ.setdefault("LAKE_RETRY_DELAY_S", "0.05")
+
 import datetime as dt
 import json
-import os
 import uuid
 import zlib
 from collections.abc import Iterator

@@ -25,6 +25,7 @@ from lake_assets.assets.raw import raw_reports
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.partitions import daily_partitions, date_to_path_value
+from lake_assets.policies import TRANSIENT_RETRIES
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.zones import (
@@ -46,6 +47,7 @@ DECODE_BATCH_ROWS = 20_000  # ~7M readings at most per batch at production sizes
 @asset(
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
+    retry_policy=TRANSIENT_RETRIES,
     deps=[raw_reports],
     kinds={"python", "parquet"},
     group_name="reports",

@@ -14,6 +14,7 @@ from lake_assets.assets.days import Progress, new_attempt, run_days
 from lake_assets.assets.metadata import column_schema, markdown_table, range_note, stored_columns
 from lake_assets.parquet import PartWriter
 from lake_assets.partitions import daily_partitions, date_to_path_value
+from lake_assets.policies import TRANSIENT_RETRIES
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource, SourceError
 from lake_assets.schema_drift import accept_or_refuse
@@ -30,6 +31,7 @@ from lake_assets.zones import (
 @asset(
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
+    retry_policy=TRANSIENT_RETRIES,
     kinds={"mysql", "parquet"},
     group_name="reports",
     pool="mysql_extract",

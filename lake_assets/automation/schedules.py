@@ -1,17 +1,23 @@
 """`daily_reports_schedule`: shortly after a day closes in LAKE_TIMEZONE, materialize it."""
 
-from dagster import DefaultScheduleStatus, build_schedule_from_partitioned_job
+from dagster import DefaultScheduleStatus, ScheduleDefinition, build_schedule_from_partitioned_job
 
 from lake_assets.automation.jobs import daily_reports_job
+from lake_assets.settings import current_settings
 
-# Minutes after midnight (LAKE_TIMEZONE) to wait for late uploads of the day just closed.
-SCHEDULE_MINUTE = 30
 
-daily_reports_schedule = build_schedule_from_partitioned_job(
-    daily_reports_job,
-    name="daily_reports_schedule",
-    minute_of_hour=SCHEDULE_MINUTE,
-    hour_of_day=0,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Each day at 00:30 in LAKE_TIMEZONE, the day just closed.",
-)
+def build_daily_schedule(hour: int, minute: int) -> ScheduleDefinition:
+    """Each day at hour:minute (LAKE_TIMEZONE, the partitions' timezone), the day just closed;
+    the delay after midnight leaves room for the last uploads of the day."""
+    return build_schedule_from_partitioned_job(
+        daily_reports_job,
+        name="daily_reports_schedule",
+        hour_of_day=hour,
+        minute_of_hour=minute,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description=f"Each day at {hour:02d}:{minute:02d} in LAKE_TIMEZONE, the day just closed.",
+    )
+
+
+_at = current_settings().schedule_time
+daily_reports_schedule = build_daily_schedule(_at.hour, _at.minute)

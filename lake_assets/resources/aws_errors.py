@@ -12,6 +12,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
 )
+from dagster import Failure
 
 _DENIED = {"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"}
 _EXPIRED = {
@@ -31,8 +32,16 @@ _WRONG_REGION = {
 }
 
 
-class AwsError(RuntimeError):
-    """An AWS call failed; the message says what to change. Nothing published was touched."""
+class AwsError(Failure):
+    """An AWS call failed; the message says what to change. Nothing published was touched.
+    Configuration and permission errors are not retried; others (after boto3's own retries,
+    e.g. throttling or a 5xx) are."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(description=message, allow_retries=retryable)
+
+    def __str__(self) -> str:
+        return self.description or ""
 
 
 @contextmanager
@@ -54,9 +63,13 @@ def explain_aws_errors(action: str, target: str, permission: str) -> Iterator[No
             "AWS_REGION and AWS_ENDPOINT_URL"
         ) from None
     except ClientError as e:
-        raise AwsError(explain_client_error(e, action, target, permission)) from None
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        permanent = code in _DENIED | _EXPIRED | _WRONG_REGION | {"NoSuchBucket"}
+        raise AwsError(
+            explain_client_error(e, action, target, permission), retryable=not permanent
+        ) from None
     except BotoCoreError as e:
-        raise AwsError(f"cannot {action} {target}: {e}") from None
+        raise AwsError(f"cannot {action} {target}: {e}", retryable=True) from None
 
 
 def explain_client_error(e: ClientError, action: str, target: str, permission: str) -> str:

@@ -15,15 +15,22 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from lake_assets.resources.s3 import S3Store
 
 
-class LakeError(RuntimeError):
-    """The lake cannot be written or read; the message says which setting to change."""
+class LakeError(Failure):
+    """The lake cannot be written or read; the message says which setting to change (not
+    retried: a retry would meet the same folder)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(description=message, allow_retries=False)
+
+    def __str__(self) -> str:
+        return self.description or ""
 
 
 class LakeStore(Protocol):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pymysql
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure
 from pydantic import Field
 from pymysql.cursors import SSCursor
 
@@ -24,8 +24,19 @@ _UNKNOWN_DATABASE = 1049
 _NO_SUCH_TABLE = 1146
 
 
-class SourceError(RuntimeError):
-    """The source cannot be read; the message says which setting to change."""
+# Transient: lost connection, server gone, lock wait timeout, deadlock. Worth a retry.
+_TRANSIENT = {2006, 2013, 1205, 1213}
+
+
+class SourceError(Failure):
+    """The source cannot be read; the message says which setting to change. Permanent errors
+    (access denied, unknown table, …) are not retried; transient ones are."""
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(description=message, allow_retries=retryable)
+
+    def __str__(self) -> str:
+        return self.description or ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,8 @@ class MySQLResource(ConfigurableResource):
             yield
         except pymysql.err.MySQLError as e:
             code = e.args[0] if e.args and isinstance(e.args[0], int) else None
-            raise SourceError(self.explain(code, str(e.args[-1]) if e.args else "")) from None
+            detail = str(e.args[-1]) if e.args else ""
+            raise SourceError(self.explain(code, detail), retryable=code in _TRANSIENT) from None
 
     def explain(self, code: int | None, detail: str) -> str:
         """One sentence saying what is wrong and which setting fixes it (never the password)."""
