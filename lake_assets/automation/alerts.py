@@ -12,6 +12,7 @@ import json
 import os
 import urllib.request
 from collections.abc import Mapping
+from typing import Protocol
 
 import boto3
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
@@ -43,6 +44,21 @@ def format_alert(
     if webserver_url:
         lines.append(f"run: {webserver_url.rstrip('/')}/runs/{run_id}")
     return "\n".join(lines)
+
+
+class ErrorInfo(Protocol):
+    """The shape of Dagster's serialised errors that we read."""
+
+    message: str
+    cause: ErrorInfo | None
+
+
+def root_cause(error: ErrorInfo) -> str:
+    """The innermost error: Dagster wraps the user's exception (and, after retries, wraps it
+    again as "Exceeded max_retries"), and the first line people need is the original one."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message
 
 
 def send_alert(message: str, sns_topic_arn: str | None, webhook_url: str | None) -> list[str]:
@@ -77,7 +93,7 @@ def lake_failure_alerts(context: RunFailureSensorContext) -> None:
     failures = context.get_step_failure_events()
     step = failures[0].step_key if failures else None
     error = (
-        failures[0].step_failure_data.error.message
+        root_cause(failures[0].step_failure_data.error)
         if failures and failures[0].step_failure_data.error
         else context.failure_event.message
     )

@@ -35,9 +35,9 @@ from lake_assets.zones import RAW, DayPath, read_manifest
 _settings = current_settings()
 
 
-def lookback_window(now: dt.datetime, days: int) -> list[dt.date]:
+def lookback_window(days: int) -> list[dt.date]:
     """The last `days` closed partitions (today's open day belongs to the schedule)."""
-    last = daily_partitions.get_last_partition_key(current_time=now)
+    last = daily_partitions.get_last_partition_key()
     if last is None:
         return []
     end = key_to_date(last)
@@ -55,7 +55,7 @@ def lookback_window(now: dt.datetime, days: int) -> list[dt.date]:
 def late_reports_sensor(
     context: SensorEvaluationContext, mysql: MySQLResource, lake: LakeResource
 ) -> SensorResult | SkipReason:
-    window = lookback_window(dt.datetime.now(dt.UTC), _settings.late_lookback_days)
+    window = lookback_window(_settings.late_lookback_days)
     if not window:
         return SkipReason("no closed day yet")
     store = lake.store()

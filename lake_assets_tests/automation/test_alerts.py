@@ -1,0 +1,119 @@
+"""lake_failure_alerts: a real failed run produces one message, delivered to SNS (moto) and
+to a webhook (a local HTTP server), or only logged when neither is configured."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import boto3
+import pytest
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    build_run_status_sensor_context,
+    instance_for_test,
+    materialize,
+)
+
+from lake_assets.automation.alerts import format_alert, lake_failure_alerts
+from lake_assets_tests.assets.test_pipeline import ASSETS, canned, resources
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+
+
+def failed_run_context(instance: DagsterInstance, lake_root: str):
+    result = materialize(
+        ASSETS,
+        resources=resources(lake_root, canned(["2026-01-02"], 2), fail_on_day="2026-01-02"),
+        partition_key="2026-01-02",
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    [failure] = [
+        r.dagster_event
+        for r in instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    ]
+    return build_run_status_sensor_context(
+        sensor_name="lake_failure_alerts",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
+    ).for_run_failure()
+
+
+def test_alert_goes_to_sns_and_webhook(
+    aws: None, webhook: tuple[str, list[dict]], lake_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="lake-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    url, received = webhook
+    monkeypatch.setenv("LAKE_ALERT_SNS_TOPIC_ARN", topic)
+    monkeypatch.setenv("LAKE_ALERT_WEBHOOK_URL", url)
+    monkeypatch.setenv("DAGSTER_WEBSERVER_URL", "http://dagster.example:3000/")
+
+    with instance_for_test() as instance:
+        context = failed_run_context(instance, lake_root)
+        lake_failure_alerts(context)
+        run_id = context.dagster_run.run_id
+
+    [posted] = received
+    text = posted["text"]
+    assert "days: 2026-01-02" in text
+    assert "step: raw_reports" in text
+    assert "injected failure on 2026-01-02" in text
+    assert f"run: http://dagster.example:3000/runs/{run_id}" in text
+    [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert json.loads(message["Body"])["Message"] == text
+
+
+def test_without_destinations_the_alert_is_only_logged(
+    lake_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LAKE_ALERT_SNS_TOPIC_ARN", "LAKE_ALERT_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with instance_for_test() as instance:
+        lake_failure_alerts(failed_run_context(instance, lake_root))  # no network, no error
+
+
+def test_range_runs_name_their_days() -> None:
+    text = format_alert(
+        "daily_reports_job",
+        "abc",
+        {
+            "dagster/asset_partition_range_start": "2026-01-01",
+            "dagster/asset_partition_range_end": "2026-01-31",
+        },
+        None,
+        "boom\nmore",
+        None,
+    )
+    assert "days: 2026-01-01…2026-01-31" in text
+    assert "error: boom" in text and "more" not in text and "run:" not in text

@@ -1,0 +1,132 @@
+"""late_reports_sensor against the real MariaDB: exactly the changed, extracted, idle days
+are requested, contiguous days as one range run; the cursor stops repeats; and running the
+request re-extracts the day with no manual step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pymysql
+import pytest
+from dagster import (
+    DagsterRun,
+    DagsterRunStatus,
+    build_sensor_context,
+    instance_for_test,
+    materialize,
+)
+
+from lake_assets.assets import decoded_reports, raw_reports, reports_table
+from lake_assets.automation.late_data import changed_days, contiguous_ranges
+from lake_assets.automation.sensors import late_reports_sensor
+from lake_assets.demo.seed import replace_days
+from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
+from lake_assets.resources.lake import LakeResource, LocalStore
+from lake_assets.resources.mysql import MySQLResource
+from lake_assets.zones import RAW, DayPath, read_manifest
+
+YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+DAYS = [YESTERDAY - dt.timedelta(days=i) for i in (4, 3, 2, 1, 0)]  # all in the 7-day window
+
+
+def resources(mysql: MySQLResource, lake_root: str) -> dict[str, object]:
+    return {
+        "mysql": mysql,
+        "lake": LakeResource(root=lake_root),
+        "catalog": DuckDBCatalogResource(path=str(Path(lake_root, "catalog.duckdb"))),
+    }
+
+
+def evaluate(instance, mysql: MySQLResource, lake_root: str, cursor: str | None = None):
+    with build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"mysql": mysql, "lake": LakeResource(root=lake_root)},
+    ) as context:
+        return late_reports_sensor(context)
+
+
+def test_pure_decision_rules() -> None:
+    d1, d2, d3 = (dt.date(2026, 1, i) for i in (1, 2, 3))
+    fp = {"rows": 1, "max_updated_at": "x", "checksum": 5}
+    source = {d1: fp, d2: {**fp, "checksum": 6}}  # d3's rows were all deleted
+    extracted = {d1: fp, d2: fp, d3: fp}
+    assert changed_days(source, extracted, {}, set()) == [d2, d3]
+    assert changed_days(source, extracted, {}, {d2}) == [d3], "busy days are left alone"
+    assert contiguous_ranges([d3, d1, d2, dt.date(2026, 1, 7)]) == [
+        (d1, d3),
+        (dt.date(2026, 1, 7), dt.date(2026, 1, 7)),
+    ]
+
+
+@pytest.mark.mysql
+def test_sensor_requests_changed_days_and_reextracts_them(
+    mysql_resource: MySQLResource, source_conn: pymysql.Connection, lake_root: str
+) -> None:
+    replace_days(source_conn, DAYS, devices=2)
+    assets = [raw_reports, decoded_reports, reports_table]
+    with instance_for_test() as instance:
+        assert materialize(
+            assets,
+            resources=resources(mysql_resource, lake_root),
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": str(DAYS[0]),
+                "dagster/asset_partition_range_end": str(DAYS[3]),
+            },
+        ).success
+        # DAYS[4] (yesterday) was never extracted: the schedule owns it.
+        first = evaluate(instance, mysql_resource, lake_root)
+        assert first.run_requests == [], "nothing changed yet"
+
+        with source_conn.cursor() as cur:  # a late row on DAYS[1], an update on DAYS[2]
+            cur.execute(
+                "INSERT INTO reports (device_id, date_start, created_at, encoded)"
+                " SELECT device_id, date_start, created_at, encoded FROM reports"
+                " WHERE date_start = %s LIMIT 1",
+                (DAYS[1],),
+            )
+            cur.execute(
+                "UPDATE reports SET encoded = encoded WHERE date_start = %s LIMIT 1", (DAYS[2],)
+            )
+            cur.execute(
+                "UPDATE reports SET updated_at = updated_at + INTERVAL 1 SECOND"
+                " WHERE date_start = %s LIMIT 1",
+                (DAYS[2],),
+            )
+            cur.execute(
+                "UPDATE reports SET encoded = 'x' WHERE date_start = %s LIMIT 1", (DAYS[4],)
+            )
+        result = evaluate(instance, mysql_resource, lake_root, first.cursor)
+        [request] = result.run_requests
+        assert request.tags["dagster/asset_partition_range_start"] == str(DAYS[1])
+        assert request.tags["dagster/asset_partition_range_end"] == str(DAYS[2])
+
+        again = evaluate(instance, mysql_resource, lake_root, result.cursor)
+        assert again.run_requests == [], "the cursor remembers what was requested"
+
+        running = DagsterRun(
+            job_name="daily_reports_job",
+            run_id="busy-run",
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": str(DAYS[1])},
+        )
+        instance.add_run(running)
+        busy = evaluate(instance, mysql_resource, lake_root)  # fresh cursor
+        [request] = busy.run_requests
+        assert request.tags["dagster/asset_partition_range_start"] == str(DAYS[2]), (
+            "a day being materialized is not requested"
+        )
+
+        # Running the request re-extracts the changed days; then there is nothing to do.
+        rows_before = read_manifest(LocalStore(lake_root), DayPath(RAW, DAYS[1])).rows
+        assert materialize(
+            assets,
+            resources=resources(mysql_resource, lake_root),
+            instance=instance,
+            tags=dict(result.run_requests[0].tags),
+        ).success
+        assert read_manifest(LocalStore(lake_root), DayPath(RAW, DAYS[1])).rows == rows_before + 1
+        instance.delete_run("busy-run")
+        assert evaluate(instance, mysql_resource, lake_root).run_requests == []
