@@ -1,0 +1,159 @@
+"""The UI path, for real: `dagster dev` (webserver + daemon) on a free local port, a 3-day
+backfill of the three assets launched through the webserver's GraphQL API (what the
+Materialize button sends), completing as ONE run, with the schedule and sensors listed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from lake_assets.demo.seed import replace_days
+from lake_assets_tests.conftest import REPO
+from lake_assets_tests.test_cli_range_run import DAYS, dagster_env
+
+ASSETS = ["raw_reports", "decoded_reports", "reports_table"]
+LAUNCH = """
+mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}"""
+STATUS = """
+query($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status runs(limit: 10) { runId status tags { key value } } }
+  }
+}"""
+AUTOMATION = """
+{ repositoriesOrError { ... on RepositoryConnection { nodes {
+    schedules { name scheduleState { status } }
+    sensors { name sensorState { status } }
+    assetNodes { assetKey { path } assetChecksOrError { ... on AssetChecks { checks { name } } } }
+} } } }"""
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.mysql
+@pytest.mark.slow
+def test_backfill_launched_from_the_ui_runs_as_one_run(
+    mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
+) -> None:
+    replace_days(source_conn, DAYS, devices=3)
+    env = dagster_env(mysql_server, source_db, str(tmp_path / "lake"), tmp_path / "home")
+    port = free_port()
+    log = open(tmp_path / "dagster-dev.log", "w")  # noqa: SIM115 - closed in finally
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            str(REPO / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                repos = graphql(port, AUTOMATION)["repositoriesOrError"]["nodes"]
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "dagster-dev.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "the webserver did not come up"
+                time.sleep(1)
+        [repo] = repos
+        assert {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]} == {
+            "daily_reports_schedule": "STOPPED"
+        }
+        assert {s["name"] for s in repo["sensors"]} >= {
+            "late_reports_sensor",
+            "lake_failure_alerts",
+        }
+        checks = {
+            n["assetKey"]["path"][0]: {c["name"] for c in n["assetChecksOrError"]["checks"]}
+            for n in repo["assetNodes"]
+        }
+        assert checks["raw_reports"] == {"raw_matches_source"}
+
+        launched = graphql(
+            port,
+            LAUNCH,
+            {
+                "params": {
+                    "partitionNames": [str(d) for d in DAYS],
+                    "assetSelection": [{"path": [a]} for a in ASSETS],
+                    "fromFailure": False,
+                }
+            },
+        )["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        deadline = time.monotonic() + 300
+        while True:
+            backfill = graphql(port, STATUS, {"id": launched["backfillId"]})[
+                "partitionBackfillOrError"
+            ]
+            if backfill["status"] in (
+                "COMPLETED_SUCCESS",
+                "COMPLETED",
+                "COMPLETED_FAILED",
+                "FAILED",
+                "CANCELED",
+            ):
+                break
+            assert time.monotonic() < deadline, backfill
+            time.sleep(2)
+        assert backfill["status"] in ("COMPLETED_SUCCESS", "COMPLETED"), backfill
+        [run] = backfill["runs"]
+        assert run["status"] == "SUCCESS"
+        tags = {t["key"]: t["value"] for t in run["tags"]}
+        assert tags["dagster/asset_partition_range_start"] == str(DAYS[0])
+        assert tags["dagster/asset_partition_range_end"] == str(DAYS[-1])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
