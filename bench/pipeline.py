@@ -114,7 +114,7 @@ def run_old(day: dt.date, out: Path) -> int:
                         )
                     )
             return out
-        except Exception:  # noqa: BLE001 - the old flow swallowed bad rows
+        except Exception:
             return []
 
     conn = pymysql.connect(**mysql_params(), database=DATABASE)
