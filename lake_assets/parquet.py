@@ -1,15 +1,19 @@
 """Streaming Parquet writing for one attempt of a day: bounded memory, rolling row groups/files.
 
-Batches are buffered only up to one row group (~1M rows or ~128 MB), and files roll at
-~512 MB, so memory does not grow with the size of a day. Parquet settings are chosen for
-Athena: zstd, dictionary encoding, statistics on, and no Arrow-specific schema blob (so
-readers see plain Parquet types: strings, UTC timestamps in ms/µs, decimals).
+Batches are buffered only up to one row group (512k rows or 128 MB), and files roll at
+~512 MB, so memory does not grow with the size of a day. Row groups are compressed and written
+by one background thread (Arrow releases the GIL there), overlapping with the caller's next
+batch — decoding, or pymysql's parsing — on a second core; at most one row group is in flight.
+Parquet settings are chosen for Athena: zstd, dictionary encoding for the low-cardinality
+columns named by the caller, statistics on, and no Arrow-specific schema blob (so readers see
+plain Parquet types: strings, UTC timestamps in ms/µs, decimals).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, suppress
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,12 +22,11 @@ import pyarrow.parquet as pq
 from lake_assets.resources.lake import LakeStore
 from lake_assets.zones import FileEntry
 
-ROW_GROUP_ROWS = 1_000_000
+ROW_GROUP_ROWS = 512 * 1024  # ~19 MB of readings in memory; 10 row groups per production day
 ROW_GROUP_BYTES = 128 * 1024 * 1024
 FILE_BYTES = 512 * 1024 * 1024
 WRITE_OPTIONS = {
     "compression": "zstd",
-    "use_dictionary": True,
     "write_statistics": True,
     "store_schema": False,
 }
@@ -41,8 +44,16 @@ class PartWriter:
         row_group_rows: int = ROW_GROUP_ROWS,
         row_group_bytes: int = ROW_GROUP_BYTES,
         file_bytes: int = FILE_BYTES,
+        dictionary_columns: Sequence[str] = (),
     ) -> None:
         self.store, self.prefix, self.schema = store, prefix, schema
+        # Dictionary-typed columns always; others (low-cardinality ids) when the caller asks.
+        self.dictionary_columns = sorted(
+            {f.name for f in schema if pa.types.is_dictionary(f.type)}
+            | {c for c in dictionary_columns if c in schema.names}
+        )
+        self._flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
+        self._in_flight: Future[None] | None = None
         self.row_group_rows, self.row_group_bytes = row_group_rows, row_group_bytes
         self.file_bytes = file_bytes
         self.files: list[FileEntry] = []
@@ -64,12 +75,18 @@ class PartWriter:
     def close(self) -> list[FileEntry]:
         """Flush and store everything; returns the files written (an empty day has one empty
         file, so every day that exists in the source has a readable part)."""
+        self._wait()
         if self._pending or (not self.files and self._open is None):
             self._flush_row_group(force_file=True)
+            self._wait()
         self._close_file()
+        self._flusher.shutdown()
         return self.files
 
     def abort(self) -> None:
+        with suppress(Exception):  # aborting anyway: the caller's error is the one to see
+            self._wait()
+        self._flusher.shutdown()
         if self._open is not None:
             ctx, _, writer, _ = self._open
             self._open = None
@@ -88,6 +105,15 @@ class PartWriter:
             return
         table = pa.Table.from_batches(self._pending, schema=self.schema)
         self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        self._wait()  # at most one row group in flight: memory stays bounded
+        self._in_flight = self._flusher.submit(self._write_row_group, table)
+
+    def _wait(self) -> None:
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()  # re-raises a write error here, in the caller's thread
+
+    def _write_row_group(self, table: pa.Table) -> None:
         writer, path = self._writer()
         writer.write_table(table, row_group_size=self.row_group_rows)
         self._file_rows += table.num_rows
@@ -99,7 +125,10 @@ class PartWriter:
             key = f"{self.prefix}part-{len(self.files):05d}.parquet"
             ctx = self.store.writing(key)
             path = ctx.__enter__()
-            self._open = (ctx, path, pq.ParquetWriter(path, self.schema, **WRITE_OPTIONS), key)
+            writer = pq.ParquetWriter(
+                path, self.schema, use_dictionary=self.dictionary_columns, **WRITE_OPTIONS
+            )
+            self._open = (ctx, path, writer, key)
             self._file_rows = 0
         return self._open[2], self._open[1]
 

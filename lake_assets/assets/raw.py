@@ -90,7 +90,12 @@ def extract_day(
         drift = accept_or_refuse(store, extract.columns)
         if drift.added:
             context.log.warning(f"source schema: {'; '.join(drift.added)} — flows into new days")
-        with PartWriter(store, path.attempt_prefix(attempt), extract.schema) as writer:
+        with PartWriter(
+            store,
+            path.attempt_prefix(attempt),
+            extract.schema,
+            dictionary_columns=["device_id", "date_start"],
+        ) as writer:
             for batch in extract.batches:
                 writer.write(batch)
                 progress.add(batch.num_rows, batch.nbytes)

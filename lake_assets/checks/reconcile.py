@@ -25,6 +25,8 @@ from lake_assets.resources.catalog import LakeCatalog, published_attempt
 from lake_assets.resources.lake import LakeStore
 from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayManifest, DayPath, read_manifest
 
+RAW_BATCH_ROWS = 2_000  # raw rows per batch: base64 of a whole day at once would cost ~80 MB
+
 
 @dataclass
 class Verdict:
@@ -58,13 +60,16 @@ def raw_matches_source(store: LakeStore, day: dt.date) -> Verdict:
     min_id: int | None = None
     max_id: int | None = None
     for batch in iter_batches(store, [f.key for f in raw.files], ["id", "updated_at"]):
-        ids = [int(i) for i in batch["id"].to_pylist()]
-        for rid, updated in zip(ids, batch["updated_at"].to_pylist(), strict=True):
-            checksum ^= zlib.crc32(f"{rid}|{_mysql_datetime(updated, fsp)}".encode())
-        rows += len(ids)
-        if ids:
-            min_id = min(ids) if min_id is None else min(min_id, min(ids))
-            max_id = max(ids) if max_id is None else max(max_id, max(ids))
+        ids = batch["id"].cast(pa.string())
+        keys = pc.binary_join_element_wise(ids, _mysql_datetime_text(batch["updated_at"], fsp), "|")
+        for key in keys.to_pylist():
+            if key is not None:  # CONCAT with NULL is NULL, which BIT_XOR skips
+                checksum ^= zlib.crc32(key.encode())
+        rows += len(batch)
+        if len(batch):
+            low, high = pc.min_max(batch["id"]).values()
+            min_id = int(low.as_py()) if min_id is None else min(min_id, int(low.as_py()))
+            max_id = int(high.as_py()) if max_id is None else max(max_id, int(high.as_py()))
     written = {"rows": rows, "min_id": min_id, "max_id": max_id, "checksum": checksum}
     expected = {k: source[k] for k in written}
     ok = written == expected
@@ -83,12 +88,12 @@ def _fractional_digits(column_type: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _mysql_datetime(value: dt.datetime | None, fsp: int) -> str:
-    """How MySQL's CONCAT renders a DATETIME(fsp) in a UTC session."""
-    if value is None:
-        return ""
-    text = value.strftime("%Y-%m-%d %H:%M:%S")
-    return f"{text}.{value.microsecond:06d}"[: len(text) + 1 + fsp] if fsp else text
+def _mysql_datetime_text(values: pa.Array, fsp: int) -> pa.Array:
+    """How MySQL's CONCAT renders DATETIME(fsp) values in a UTC session, for a whole column:
+    `YYYY-MM-DD HH:MM:SS` plus `fsp` fractional digits (Arrow's %S carries the unit's)."""
+    naive = values.cast(pa.timestamp("us"))
+    text = pc.strftime(naive, format="%Y-%m-%d %H:%M:%S")  # always 6 fractional digits
+    return pc.utf8_slice_codeunits(text, 0, 19 + (fsp + 1 if fsp else 0))
 
 
 # -- decoded_reports --------------------------------------------------------------------------
@@ -101,7 +106,7 @@ def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
     if raw is None or data is None or quarantine is None:
         return _missing("raw/decoded/quarantine", day)
     ids, expected = [], []
-    for batch in iter_batches(store, [f.key for f in raw.files], ["id", "encoded"]):
+    for batch in iter_batches(store, [f.key for f in raw.files], ["id", "encoded"], RAW_BATCH_ROWS):
         ids.append(batch["id"].cast(pa.int64()).to_numpy())
         expected.append(readings_per_report(batch["encoded"]))
     raw_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
