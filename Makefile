@@ -10,6 +10,7 @@ export PYTHON := $(BIN)/python
 
 ASSETS := raw_reports,decoded_reports,reports_table
 DEMO_DAYS ?= 7
+BENCH_DAYS ?= 7
 
 .PHONY: help install mysql demo dev test lint format bench clean
 
@@ -17,7 +18,7 @@ help:
 	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, print the answer"
 	@echo "make test   lint and run the whole test suite (needs MySQL: started/installed if it can be)"
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
-	@echo "make bench  the decoder benchmark (production-sized day)"
+	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV)
@@ -53,8 +54,10 @@ format: install
 	$(BIN)/ruff format lake_assets lake_assets_tests bench
 	$(BIN)/ruff check --fix lake_assets lake_assets_tests bench
 
-bench: install
+bench: install mysql
 	$(BIN)/python bench/decoder.py
+	$(BIN)/python bench/pipeline.py --days $(BENCH_DAYS)
+	$(BIN)/python bench/extract_query.py --days $(BENCH_DAYS)
 
 clean:
 	rm -rf .lake .dagster .pytest_cache .ruff_cache .hypothesis

@@ -234,7 +234,9 @@ class MySQLResource(ConfigurableResource):
         names = ", ".join(f"`{c.name}`" for c in columns)
         with self.explain_errors(), conn.cursor() as cur:
             cur.execute(
-                f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE date_start = %s ORDER BY id", (day,)
+                f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE date_start = %s"
+                " ORDER BY device_id, id",  # device-major: row groups prune on device_id, ts
+                (day,),
             )
             while rows := cur.fetchmany(self.batch_rows):
                 arrays = []

@@ -143,3 +143,21 @@ def _error(resource: MySQLResource) -> str:
     with pytest.raises(SourceError) as info, resource.extract_day(DAY):
         pass
     return str(info.value)
+
+
+@pytest.mark.mysql
+def test_rows_stream_device_major(
+    source_conn: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    """Device-major order makes the readings' row groups prune on device_id (and ts within)."""
+    insert(
+        source_conn,
+        [
+            (i, device, DAY, "2026-01-02 00:00:00", "2026-01-02 00:00:00", "x")
+            for i, device in enumerate([7, 3, 7, 1, 3], start=1)
+        ],
+    )
+    with mysql_resource.extract_day(DAY) as extract:
+        table = pa.Table.from_batches(list(extract.batches))
+    assert table.column("device_id").to_pylist() == [1, 3, 3, 7, 7]
+    assert [int(i) for i in table.column("id").to_pylist()] == [4, 2, 5, 1, 3]
