@@ -12,10 +12,9 @@ import datetime as dt
 import time
 
 import pymysql
+from pipeline import DATABASE, FIRST_DAY, mysql_params
 
 from lake_assets.resources.mysql_types import TEXT_DECODERS
-
-from pipeline import DATABASE, FIRST_DAY, mysql_params  # noqa: I001 - sibling script
 
 COLUMNS = "id, device_id, date_start, created_at, updated_at, encoded"
 
