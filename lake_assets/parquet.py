@@ -104,7 +104,13 @@ class PartWriter:
         if not self._pending and not force_file:
             return
         table = pa.Table.from_batches(self._pending, schema=self.schema)
-        self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
+        whole = table.num_rows // self.row_group_rows * self.row_group_rows
+        if force_file or whole == 0:  # the last rows, or a row group full by bytes
+            rest = table.slice(table.num_rows)
+        else:  # full row groups only; the remainder starts the next one (zero-copy slices)
+            table, rest = table.slice(0, whole), table.slice(whole)
+        self._pending = rest.to_batches()
+        self._pending_rows, self._pending_bytes = rest.num_rows, rest.nbytes
         self._wait()  # at most one row group in flight: memory stays bounded
         self._in_flight = self._flusher.submit(self._write_row_group, table)
 

@@ -34,7 +34,9 @@ def test_rolls_row_groups_and_files(tmp_path: Path) -> None:
     for f in files:
         meta = pq.ParquetFile(store.path(f.key)).metadata
         assert meta.num_rows == f.rows
-        assert all(meta.row_group(i).num_rows <= 300 for i in range(meta.num_row_groups))
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        assert all(n == 100 for n in sizes[:-1]), "full row groups, no remainders in between"
+        assert 0 < sizes[-1] <= 100
 
 
 def test_stored_schema_is_plain_parquet(tmp_path: Path) -> None:
