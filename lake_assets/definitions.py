@@ -58,9 +58,15 @@ def build_catalog(settings: LakeSettings) -> LakeCatalog:
 
 settings = current_settings()
 
-# Arrow's system allocator hands freed buffers back at once; with mimalloc a long range run
-# kept ~70 MB more resident for no speed gain (bench/pipeline.py).
-pa.set_memory_pool(pa.system_memory_pool())
+
+def return_freed_arrow_memory_promptly() -> None:
+    """With jemalloc (chosen in lake_assets/__init__.py), give freed pages back after 100 ms
+    rather than jemalloc's default 1 s: flatter RSS over a long range, same speed."""
+    if pa.default_memory_pool().backend_name == "jemalloc":
+        pa.jemalloc_set_decay_ms(100)
+
+
+return_freed_arrow_memory_promptly()
 
 defs = Definitions(
     assets=[raw_reports, decoded_reports, reports_table],
