@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pymysql
 import pytest
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 from hypothesis import settings
 
 from lake_assets.demo.seed import ensure_schema
@@ -83,6 +84,29 @@ def lake_root(tmp_path: Path) -> str:
     return str(tmp_path / "lake")
 
 
+# -- materializing a day, or a range as one run (the tags a single-run backfill carries) -------
+
+
+def materialize_days(
+    assets: list, resources: dict, first: str, last: str | None = None, **kwargs: object
+) -> ExecuteInProcessResult:
+    """Materialize `first` alone, or `first`…`last` as one run, without raising on failure."""
+    tags = (
+        {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        if last
+        else {}
+    )
+    kwargs.setdefault("instance", DagsterInstance.ephemeral())
+    return materialize(
+        assets,
+        resources=resources,
+        partition_key=None if last else first,
+        tags=tags,
+        raise_on_error=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
 # -- a MySQL resource with canned rows, for asset logic without a server ----------------------
 
 CONTRACT_COLUMNS = [
@@ -145,21 +169,27 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 BUCKET = "lake-bucket"
 
 
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
+    """Fake credentials and a region, and nothing of the developer's own AWS setup."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **extra,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials and region, and moto's in-process AWS with an empty bucket."""
     import boto3
     from moto import mock_aws
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
+    fake_aws_env(monkeypatch)
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield

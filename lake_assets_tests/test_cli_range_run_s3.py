@@ -19,7 +19,7 @@ import pymysql
 import pytest
 
 from lake_assets.demo.seed import replace_days
-from lake_assets_tests.conftest import REPO
+from lake_assets_tests.conftest import REPO, fake_aws_env
 from lake_assets_tests.test_cli_range_run import (
     DAYS,
     dagster_env,
@@ -40,15 +40,7 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    for name, value in {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_aws_env(monkeypatch, AWS_ENDPOINT_URL=endpoint)
     try:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield endpoint

@@ -49,29 +49,19 @@ class S3Store:
 
     @contextmanager
     def writing(self, key: str) -> Iterator[Path]:
-        fd, tmp = tempfile.mkstemp(suffix=Path(key).suffix, prefix="lake-upload-")
-        os.close(fd)
-        path = Path(tmp)
-        try:
+        with _scratch_file(key, "lake-upload-") as path:
             yield path
             with self._errors("write", key, "s3:PutObject"):
                 self.client.upload_file(str(path), self.bucket, self.key(key), Config=self.transfer)
-        finally:
-            path.unlink(missing_ok=True)
 
     @contextmanager
     def reading(self, key: str) -> Iterator[Path]:
-        fd, tmp = tempfile.mkstemp(suffix=Path(key).suffix, prefix="lake-download-")
-        os.close(fd)
-        path = Path(tmp)
-        try:
+        with _scratch_file(key, "lake-download-") as path:
             with self._errors("read", key, "s3:GetObject"):
                 self.client.download_file(
                     self.bucket, self.key(key), str(path), Config=self.transfer
                 )
             yield path
-        finally:
-            path.unlink(missing_ok=True)
 
     def put_bytes(self, key: str, data: bytes) -> None:
         with self._errors("write", key, "s3:PutObject"):
@@ -120,3 +110,15 @@ class S3Store:
         """Fail early, naming the bucket and the fix, when the bucket is missing or denied."""
         with self._errors("use", "", "s3:ListBucket on the bucket"):
             self.client.head_bucket(Bucket=self.bucket)
+
+
+@contextmanager
+def _scratch_file(key: str, prefix: str) -> Iterator[Path]:
+    """A local temporary file for one object's transfer, removed afterwards whatever happens."""
+    fd, tmp = tempfile.mkstemp(suffix=Path(key).suffix, prefix=prefix)
+    os.close(fd)
+    path = Path(tmp)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ from lake_assets.codec.encode import encode_report
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import LakeResource, LocalStore
 from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
-from lake_assets_tests.conftest import FakeMySQL
+from lake_assets_tests.conftest import FakeMySQL, materialize_days
 
 ASSETS = [raw_reports, decoded_reports, reports_table]
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]
@@ -52,19 +52,7 @@ def resources(lake_root: str, rows: dict, **fake: str) -> dict[str, object]:
 
 
 def run(lake_root: str, rows: dict, first: str, last: str | None = None, **fake: str):
-    tags = (
-        {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        if last
-        else {}
-    )
-    return materialize(
-        ASSETS,
-        resources=resources(lake_root, rows, **fake),
-        partition_key=None if last else first,
-        tags=tags,
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    return materialize_days(ASSETS, resources(lake_root, rows, **fake), first, last)
 
 
 def table_counts(lake_root: str) -> dict[str, tuple[int, float]]:

@@ -11,36 +11,24 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
-from dagster import DagsterInstance, materialize
 
 from lake_assets.resources import glue as glue_module
 from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets.resources.lake import LakeResource
 from lake_assets.resources.s3 import S3Store
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
-from lake_assets_tests.conftest import BUCKET, FakeMySQL
+from lake_assets_tests.conftest import BUCKET, FakeMySQL, materialize_days
 
 ROOT = f"s3://{BUCKET}/lake"
 
 
 def run(rows: dict, first: str, last: str | None = None):
-    tags = (
-        {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        if last
-        else {}
-    )
-    return materialize(
-        ASSETS,
-        resources={
-            "mysql": FakeMySQL(canned=json.dumps(rows)),
-            "lake": LakeResource(root=ROOT),
-            "catalog": GlueCatalogResource(database="datalake", lake_root=ROOT),
-        },
-        partition_key=None if last else first,
-        tags=tags,
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    resources = {
+        "mysql": FakeMySQL(canned=json.dumps(rows)),
+        "lake": LakeResource(root=ROOT),
+        "catalog": GlueCatalogResource(database="datalake", lake_root=ROOT),
+    }
+    return materialize_days(ASSETS, resources, first, last)
 
 
 def objects(prefix: str) -> dict[str, bytes]:

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from dagster import AssetCheckKey, DagsterInstance, materialize
+from dagster import AssetCheckKey
 
 from lake_assets.checks import reconcile
 from lake_assets.checks.checks import ALL_CHECKS
@@ -20,6 +20,7 @@ from lake_assets_tests.assets.test_pipeline import (
     resources,
     table_counts,
 )
+from lake_assets_tests.conftest import materialize_days
 
 CHECKS = {
     c: AssetCheckKey.from_user_string(c)
@@ -41,19 +42,12 @@ def run_with_checks(
     selection: list | None = None,
     **fake: object,
 ):
-    tags = (
-        {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        if last
-        else {}
-    )
-    return materialize(
+    return materialize_days(
         [*ASSETS, *ALL_CHECKS],
-        resources=resources(lake_root, rows, **fake),
-        partition_key=None if last else first,
-        tags=tags,
+        resources(lake_root, rows, **fake),
+        first,
+        last,
         selection=selection,
-        instance=DagsterInstance.ephemeral(),
-        raise_on_error=False,
     )
 
 
