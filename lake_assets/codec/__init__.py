@@ -1,7 +1,7 @@
 """sensor-pack v1: the binary format of `reports.encoded` (see shared/specs/sensor-pack-v1.md)."""
 
 from lake_assets.codec.decode import Decoded, decode_reports
-from lake_assets.codec.encode import Reading, encode_report
+from lake_assets.codec.encode import encode_report
 from lake_assets.codec.format import (
     CHANNELS,
     QUARANTINE_SCHEMA,
@@ -16,7 +16,6 @@ __all__ = [
     "READINGS_SCHEMA",
     "REASONS",
     "Decoded",
-    "Reading",
     "channel_name",
     "decode_reports",
     "encode_report",

@@ -9,7 +9,6 @@ import base64
 import struct
 import zlib
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 
@@ -17,12 +16,6 @@ from lake_assets.codec.format import FLAG_WIDE, VERSION
 
 INT16_MISSING = int(np.iinfo(np.int16).min)
 INT32_MISSING = int(np.iinfo(np.int32).min)
-
-
-class Reading(NamedTuple):
-    ts: int  # Unix seconds
-    code: int  # channel code
-    raw: int | None  # fixed-point value, None when missing
 
 
 def encode_report(
