@@ -13,6 +13,7 @@ from lake_assets.partitions import daily_partitions
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.lake import LakeResource
 from lake_assets.settings import current_settings
+from lake_assets.zones import TABLE
 
 
 @asset_check(
@@ -79,11 +80,12 @@ def published_matches_decoded(
     context: AssetCheckExecutionContext, lake: LakeResource, catalog: LakeCatalog
 ):
     store = lake.store()
+    published = catalog.partitions(TABLE)  # once for the run, not once per day
     return check_each_day(
         context,
         "reports_table",
         "published_matches_decoded",
-        lambda day: reconcile.published_matches_decoded(store, catalog, day),
+        lambda day: reconcile.published_matches_decoded(store, catalog, published, day),
         blocking=False,
     )
 

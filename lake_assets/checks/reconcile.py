@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.parquet import iter_batches
 from lake_assets.partitions import date_to_path_value
-from lake_assets.resources.catalog import LakeCatalog, published_attempt
+from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeStore
 from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayManifest, DayPath, read_manifest
 
@@ -179,15 +179,17 @@ def quarantine_rate(store: LakeStore, day: dt.date, max_rate: float) -> Verdict:
 # -- reports_table ----------------------------------------------------------------------------
 
 
-def published_matches_decoded(store: LakeStore, catalog: LakeCatalog, day: dt.date) -> Verdict:
+def published_matches_decoded(
+    store: LakeStore, catalog: LakeCatalog, published: dict[str, PartitionSpec], day: dt.date
+) -> Verdict:
     """The catalog's published version of the day is the current decoded attempt and holds
     exactly its readings (counted through the catalog: the DuckDB view, or the Parquet objects
-    under the Glue partition's location)."""
+    under the Glue partition's location). `published` is `catalog.partitions(TABLE)`."""
     data = _manifest(store, DATA, day)
     if data is None:
         return _missing("decoded", day)
     date = date_to_path_value(day)
-    spec = catalog.partitions(TABLE).get(date)
+    spec = published.get(date)
     if spec is None:
         return Verdict(False, f"{day}: not published in {catalog.describe()}", {})
     if catalog.describe().startswith("duckdb:"):

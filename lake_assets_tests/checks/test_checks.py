@@ -142,8 +142,9 @@ def test_published_check_fails_when_the_catalog_lags_the_decoded_day(lake_root: 
         DAYS[0],
         selection=["raw_reports", "decoded_reports"],
     ).success
+    catalog = resources(lake_root, {})["catalog"]
     verdict = reconcile.published_matches_decoded(
-        LocalStore(lake_root), resources(lake_root, {})["catalog"], DAY
+        LocalStore(lake_root), catalog, catalog.partitions("reports"), DAY
     )
     assert verdict.passed is False
     assert "published version differs" in verdict.description
