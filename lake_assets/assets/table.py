@@ -17,7 +17,7 @@ from lake_assets.policies import TABLE_FRESHNESS, TRANSIENT_RETRIES
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeResource
 from lake_assets.settings import current_settings
-from lake_assets.zones import DATA, TABLE, DayPath, read_manifest, remove_superseded
+from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest, remove_superseded
 
 
 @asset(
@@ -44,6 +44,16 @@ def reports_table(
         if manifest is None:
             raise Failure(
                 f"{day}: no decoded data for this day — materialize decoded_reports first"
+            )
+        raw = read_manifest(store, DayPath(RAW, day))
+        if raw is None or manifest.stats.get("raw_attempt") != raw.attempt:
+            # The raw day was re-extracted and not decoded since (a blocking check may have
+            # stopped that run): publishing would show data the source no longer has.
+            raise Failure(
+                f"{day}: the decoded data was made from raw attempt "
+                f"{manifest.stats.get('raw_attempt')}, but the current raw extract is "
+                f"{raw.attempt if raw else 'missing'} — materialize decoded_reports (with its "
+                "checks) first; the published version was left as it is"
             )
         specs.append(
             PartitionSpec(

@@ -156,3 +156,18 @@ def _rewrite(store: LocalStore, entry: FileEntry, change) -> None:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     path.write_bytes(buffer.getvalue())
+
+
+def test_table_alone_refuses_decoded_data_of_an_older_extract(lake_root: str) -> None:
+    """Blocking checks gate a run; materializing reports_table by itself is gated too."""
+    assert run_with_checks(lake_root, canned(DAYS[:1], reports=3), DAYS[0]).success
+    before = table_counts(lake_root)
+    failed = run_with_checks(lake_root, canned(DAYS[:1], reports=6), DAYS[0], wrong_checksum=True)
+    assert not failed.success  # raw was switched, the blocking check stopped the decode
+    alone = run_with_checks(lake_root, {}, DAYS[0], selection=["reports_table"])
+    assert not alone.success
+    [failure] = [e for e in alone.all_events if e.is_step_failure]
+    assert "materialize decoded_reports (with its checks) first" in str(
+        failure.step_failure_data.error
+    )
+    assert table_counts(lake_root) == before
