@@ -12,7 +12,8 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
 )
-from dagster import Failure
+
+from lake_assets.errors import ExplainedFailure
 
 _DENIED = {"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"}
 _EXPIRED = {
@@ -32,16 +33,10 @@ _WRONG_REGION = {
 }
 
 
-class AwsError(Failure):
+class AwsError(ExplainedFailure):
     """An AWS call failed; the message says what to change. Nothing published was touched.
     Configuration and permission errors are not retried; others (after boto3's own retries,
     e.g. throttling or a 5xx) are."""
-
-    def __init__(self, message: str, retryable: bool = False) -> None:
-        super().__init__(description=message, allow_retries=retryable)
-
-    def __str__(self) -> str:
-        return self.description or ""
 
 
 @contextmanager

@@ -15,22 +15,17 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from dagster import ConfigurableResource, Failure
+from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
+from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.s3 import S3Store
 
 
-class LakeError(Failure):
+class LakeError(ExplainedFailure):
     """The lake cannot be written or read; the message says which setting to change (not
     retried: a retry would meet the same folder)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(description=message, allow_retries=False)
-
-    def __str__(self) -> str:
-        return self.description or ""
 
 
 class LakeStore(Protocol):

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pymysql
-from dagster import ConfigurableResource, Failure
+from dagster import ConfigurableResource
 from pydantic import Field
 from pymysql.cursors import SSCursor
 
+from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.mysql_types import TEXT_DECODERS, SourceColumn, schema_of
 
 SOURCE_TABLE = "reports"
@@ -28,15 +29,9 @@ _NO_SUCH_TABLE = 1146
 _TRANSIENT = {2006, 2013, 1205, 1213}
 
 
-class SourceError(Failure):
+class SourceError(ExplainedFailure):
     """The source cannot be read; the message says which setting to change. Permanent errors
     (access denied, unknown table, …) are not retried; transient ones are."""
-
-    def __init__(self, message: str, retryable: bool = False) -> None:
-        super().__init__(description=message, allow_retries=retryable)
-
-    def __str__(self) -> str:
-        return self.description or ""
 
 
 @dataclass(frozen=True)
