@@ -27,10 +27,7 @@ def raw_matches_source(context: AssetCheckExecutionContext, lake: LakeResource):
     store = lake.store()
     return check_each_day(
         context,
-        "raw_reports",
-        "raw_matches_source",
         lambda day: reconcile.raw_matches_source(store, day),
-        blocking=True,
     )
 
 
@@ -45,10 +42,7 @@ def decoded_accounts_for_raw(context: AssetCheckExecutionContext, lake: LakeReso
     store = lake.store()
     return check_each_day(
         context,
-        "decoded_reports",
-        "decoded_accounts_for_raw",
         lambda day: reconcile.decoded_accounts_for_raw(store, day),
-        blocking=True,
     )
 
 
@@ -62,10 +56,7 @@ def quarantine_rate(context: AssetCheckExecutionContext, lake: LakeResource):
     limit = current_settings().max_quarantine_rate
     return check_each_day(
         context,
-        "decoded_reports",
-        "quarantine_rate",
         lambda day: reconcile.quarantine_rate(store, day, limit),
-        blocking=False,
         severity=AssetCheckSeverity.WARN,
     )
 
@@ -83,10 +74,7 @@ def published_matches_decoded(
     published = catalog.partitions(TABLE)  # once for the run, not once per day
     return check_each_day(
         context,
-        "reports_table",
-        "published_matches_decoded",
         lambda day: reconcile.published_matches_decoded(store, catalog, published, day),
-        blocking=False,
     )
 
 

@@ -13,7 +13,7 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetKey,
+    MetadataValue,
 )
 
 from lake_assets.assets.metadata import markdown_table
@@ -23,13 +23,12 @@ from lake_assets.partitions import key_to_date
 
 def check_each_day(
     context: AssetCheckExecutionContext,
-    asset: str,
-    check_name: str,
     judge: Callable[[dt.date], Verdict],
     *,
-    blocking: bool,
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
 ) -> AssetCheckResult:
+    """Judge every day of the run; the check's key and blocking flag come from its spec."""
+    [spec] = context.check_specs
     days = [key_to_date(k) for k in context.partition_keys]
     verdicts = {day: judge(day) for day in days}
     for day, verdict in verdicts.items():
@@ -37,13 +36,13 @@ def check_each_day(
         if len(days) > 1:
             context.op_execution_context.log_event(
                 AssetCheckEvaluation(
-                    asset_key=AssetKey(asset),
-                    check_name=check_name,
+                    asset_key=spec.asset_key,
+                    check_name=spec.name,
                     passed=verdict.passed,
                     metadata=_flat(verdict.metadata),
                     severity=severity,
                     description=verdict.description,
-                    blocking=blocking,
+                    blocking=spec.blocking,
                     partition=day.isoformat(),
                 )
             )
@@ -76,8 +75,6 @@ def check_each_day(
 
 def _flat(metadata: dict) -> dict:
     """Nested figures as JSON, scalars as themselves (what Dagster's metadata accepts)."""
-    from dagster import MetadataValue
-
     return {
         k: MetadataValue.json(v) if isinstance(v, dict | list) else v
         for k, v in metadata.items()
