@@ -75,16 +75,16 @@ class LakeSettings:
             glue_database=get(env, "GLUE_DATABASE"),
             max_quarantine_rate=_parse_rate(get(env, "LAKE_MAX_QUARANTINE_RATE")),
             schedule_time=_parse_time("LAKE_SCHEDULE_TIME", get(env, "LAKE_SCHEDULE_TIME")),
-            late_lookback_days=_parse_positive(
-                "LAKE_LATE_LOOKBACK_DAYS", get(env, "LAKE_LATE_LOOKBACK_DAYS")
+            late_lookback_days=_parse_int(
+                "LAKE_LATE_LOOKBACK_DAYS", get(env, "LAKE_LATE_LOOKBACK_DAYS"), 1
             ),
-            late_sensor_interval_s=_parse_positive(
-                "LAKE_LATE_SENSOR_INTERVAL_S", get(env, "LAKE_LATE_SENSOR_INTERVAL_S")
+            late_sensor_interval_s=_parse_int(
+                "LAKE_LATE_SENSOR_INTERVAL_S", get(env, "LAKE_LATE_SENSOR_INTERVAL_S"), 1
             ),
             freshness_deadline=_parse_time(
                 "LAKE_FRESHNESS_DEADLINE", get(env, "LAKE_FRESHNESS_DEADLINE")
             ),
-            retry_max=_parse_count("LAKE_RETRY_MAX", get(env, "LAKE_RETRY_MAX")),
+            retry_max=_parse_int("LAKE_RETRY_MAX", get(env, "LAKE_RETRY_MAX"), 0),
             retry_delay_s=_parse_seconds("LAKE_RETRY_DELAY_S", get(env, "LAKE_RETRY_DELAY_S")),
         )
 
@@ -158,15 +158,9 @@ def _parse_time(name: str, value: str) -> dt.time:
         raise SettingsError(f"{name}={value!r} is not a time of day: use HH:MM") from None
 
 
-def _parse_positive(name: str, value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise SettingsError(f"{name}={value!r} must be a whole number ≥ 1")
-    return int(value)
-
-
-def _parse_count(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise SettingsError(f"{name}={value!r} must be a whole number ≥ 0")
+def _parse_int(name: str, value: str, minimum: int) -> int:
+    if not value.isdigit() or int(value) < minimum:
+        raise SettingsError(f"{name}={value!r} must be a whole number ≥ {minimum}")
     return int(value)
 
 
