@@ -170,7 +170,7 @@ def report() -> None:
 
 
 def _report(resources: dict[str, Any]) -> None:
-    from lake_assets.zones import QUARANTINE, DayPath, read_manifest
+    from lake_assets.zones import read_decoded
 
     store = resources["lake"].store()
     _, rows = resources["catalog"].query(
@@ -182,8 +182,8 @@ def _report(resources: dict[str, Any]) -> None:
         raise click.ClickException("no published days yet — run `make demo` (or a materialize)")
     out = []
     for date, readings, mean_temp in rows:
-        q = read_manifest(store, DayPath(QUARANTINE, dt.datetime.strptime(date, "%Y%m%d").date()))
-        out.append((date, readings, q.rows if q else None, mean_temp))
+        decoded = read_decoded(store, dt.datetime.strptime(date, "%Y%m%d").date())
+        out.append((date, readings, decoded[1].rows if decoded else None, mean_temp))
     print_table(["date", "readings", "quarantined", "mean_temp_c"], out)
 
 

@@ -2,9 +2,9 @@
 
 Every write of a day goes to a fresh attempt folder, `<zone>/<table>/date=YYYYMMDD/<attempt>/`.
 The day's `_manifest.json` (ignored by Athena and Hive, which skip `_` files) names the current
-attempt, its files and its figures; replacing it is the atomic switch from the old version of a
-day to the new one. Superseded attempts are deleted only after the switch, so a failed run
-always leaves the last good version in place.
+attempt, its files and its figures; replacing it, by compare-and-set and only ever forward, is
+the atomic switch from the old version of a day to the new one. Superseded attempts are deleted
+by `retention.py`, so a failed run always leaves the last good version in place.
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ class DayManifest:
     run_id: str
     written_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     stats: dict[str, Any] = field(default_factory=dict)
+    # Other zones' manifests of the same attempt, switched together with this one: the decoded
+    # day's data manifest carries its quarantine, so the two can never disagree.
+    linked: list[DayManifest] = field(default_factory=list)
+
+    def linked_zone(self, zone: str) -> DayManifest | None:
+        return next((m for m in self.linked if m.zone == zone), None)
 
     @property
     def rows(self) -> int:
@@ -92,6 +98,7 @@ class DayManifest:
         body.pop("rows", None)
         body.pop("bytes", None)
         body["files"] = [FileEntry(**f) for f in body["files"]]
+        body["linked"] = [cls.from_json(json.dumps(m)) for m in body.get("linked", [])]
         return cls(**body)
 
 
@@ -100,43 +107,52 @@ def read_manifest(store: LakeStore, path: DayPath) -> DayManifest | None:
     return DayManifest.from_json(data) if data is not None else None
 
 
+def read_decoded(store: LakeStore, day: dt.date) -> tuple[DayManifest, DayManifest] | None:
+    """The decoded day as one unit: the data manifest and the quarantine switched with it."""
+    data = read_manifest(store, DayPath(DATA, day))
+    if data is None:
+        return None
+    quarantine = data.linked_zone(QUARANTINE) or read_manifest(store, DayPath(QUARANTINE, day))
+    return (data, quarantine) if quarantine is not None else None
+
+
+def attempt_of(key: str, path: DayPath) -> str | None:
+    """The attempt folder a key of the day lies in (None for the day's own files)."""
+    rest = key[len(path.prefix) :]
+    return rest.split("/", 1)[0] if "/" in rest else None
+
+
 class AttemptIncomplete(RuntimeError):
     """The attempt's objects are not what was written; the day was not switched."""
 
 
-class StaleAttempt(RuntimeError):
-    """A run that started later already switched the day; this older attempt is dropped."""
+class Superseded(RuntimeError):
+    """A run that started later already switched the day; this older attempt is dropped (the
+    day is not lost: it holds the newer run's version)."""
 
 
-def commit_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> None:
+def switch_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> None:
     """Verify the attempt, then switch to it: from now on the day's current version is
     `manifest.attempt`. Verification compares the stored objects (keys and sizes) with the
-    files written, so a lost or truncated upload never becomes current."""
-    current = read_manifest(store, path)
-    if current is not None and current.attempt > manifest.attempt:
-        raise StaleAttempt(
-            f"{path.prefix}: a run that started later (attempt {current.attempt}) already "
-            f"replaced this day; this run's attempt {manifest.attempt} is discarded"
-        )
-    stored = store.list_sizes(path.attempt_prefix(manifest.attempt))
-    written = {f.key: f.bytes for f in manifest.files}
-    if stored != written:
-        raise AttemptIncomplete(
-            f"{path.prefix}{manifest.attempt}: stored objects {sorted(stored.items())} differ "
-            f"from those written {sorted(written.items())}; the day was not switched"
-        )
-    store.put_bytes(path.manifest_key, manifest.to_json())
-
-
-def remove_superseded(store: LakeStore, path: DayPath, keep: set[str]) -> int:
-    """Delete the day's attempts older than the newest in `keep`, except those in `keep`.
-    Newer attempts belong to runs still writing the same day and are left to them."""
-    newest = max(keep)
-    stale = []
-    for key in store.list_keys(path.prefix):
-        if key == path.manifest_key:
-            continue
-        attempt = key[len(path.prefix) :].split("/", 1)[0]
-        if attempt not in keep and attempt < newest:
-            stale.append(key)
-    return store.delete_keys(stale)
+    files written, so a lost or truncated upload never becomes current. The switch is a
+    compare-and-set that only ever moves the day forward, to a later-started attempt: a run
+    that lost the race raises `Superseded` and changes nothing."""
+    for part in [manifest, *manifest.linked]:
+        folder = DayPath(part.zone, path.day, path.table).attempt_prefix(part.attempt)
+        stored = store.list_sizes(folder)
+        written = {f.key: f.bytes for f in part.files}
+        if stored != written:
+            raise AttemptIncomplete(
+                f"{folder}: stored objects {sorted(stored.items())} differ "
+                f"from those written {sorted(written.items())}; the day was not switched"
+            )
+    while True:
+        data, version = store.get_versioned(path.manifest_key)
+        current = DayManifest.from_json(data) if data is not None else None
+        if current is not None and current.attempt >= manifest.attempt:
+            raise Superseded(
+                f"{path.prefix}: a run that started later (attempt {current.attempt}) already "
+                f"replaced this day; this run's attempt {manifest.attempt} is discarded"
+            )
+        if store.put_if(path.manifest_key, manifest.to_json(), version):
+            return

@@ -193,3 +193,23 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path):
+    """The same LakeStore contract on a local folder and on S3 (moto)."""
+    from lake_assets.resources.lake import LocalStore
+
+    if request.param == "local":
+        yield LocalStore(str(tmp_path / "lake"))
+        return
+    import boto3
+    from moto import mock_aws
+
+    from lake_assets.resources.s3 import S3Store
+
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    fake_aws_env(monkeypatch)
+    with mock_aws():
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield S3Store(f"s3://{BUCKET}/lake", boto3.client("s3"))

@@ -1,4 +1,4 @@
-"""Day manifests and superseded-attempt clean-up."""
+"""Day manifests: layout, the forward-only compare-and-set switch, verification."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import pytest
 from lake_assets.resources.lake import LocalStore
 from lake_assets.zones import (
     DATA,
+    QUARANTINE,
     AttemptIncomplete,
     DayManifest,
     DayPath,
     FileEntry,
-    StaleAttempt,
-    commit_manifest,
+    Superseded,
+    read_decoded,
     read_manifest,
-    remove_superseded,
+    switch_manifest,
 )
 
 DAY = dt.date(2026, 3, 4)
@@ -30,11 +31,22 @@ def test_paths_follow_the_contract() -> None:
     assert path.manifest_key == "data/reports/date=20260304/_manifest.json"
 
 
-def test_manifest_round_trip_and_cleanup(tmp_path: Path) -> None:
+def test_manifest_round_trip_with_its_linked_zone(tmp_path: Path) -> None:
     store = LocalStore(str(tmp_path))
     path = DayPath(DATA, DAY)
-    for attempt in ("a-old", "b-live", "c-new", "d-running"):
-        store.put_bytes(path.attempt_prefix(attempt) + "part-00000.parquet", b"x")
+    q_key = DayPath(QUARANTINE, DAY).attempt_prefix("c-new") + "part-00000.parquet"
+    store.put_bytes(path.attempt_prefix("c-new") + "part-00000.parquet", b"x")
+    store.put_bytes(q_key, b"yy")
+    quarantine = DayManifest(
+        zone=QUARANTINE,
+        table="reports",
+        date="20260304",
+        attempt="c-new",
+        files=[FileEntry(q_key, 1, 2)],
+        columns={"reason": "string"},
+        run_id="r",
+        stats={"reasons": {"crc": 1}},
+    )
     manifest = DayManifest(
         zone=DATA,
         table="reports",
@@ -43,18 +55,35 @@ def test_manifest_round_trip_and_cleanup(tmp_path: Path) -> None:
         files=[FileEntry(path.attempt_prefix("c-new") + "part-00000.parquet", 5, 1)],
         columns={"value": "double"},
         run_id="r",
-        stats={"reasons": {"crc": 1}},
+        linked=[quarantine],
     )
-    commit_manifest(store, path, manifest)
+    switch_manifest(store, path, manifest)
     assert read_manifest(store, path) == manifest
+    assert read_decoded(store, DAY) == (manifest, quarantine)
+    assert read_manifest(store, DayPath(QUARANTINE, DAY)) is None, "no mirror written here"
     assert read_manifest(store, DayPath(DATA, DAY + dt.timedelta(1))) is None
-    assert remove_superseded(store, path, keep={"c-new", "b-live"}) == 1
-    assert store.list_keys(path.prefix) == [
-        path.manifest_key,
-        path.attempt_prefix("b-live") + "part-00000.parquet",
-        path.attempt_prefix("c-new") + "part-00000.parquet",
-        path.attempt_prefix("d-running") + "part-00000.parquet",  # another run's, untouched
-    ]
+
+
+def test_a_linked_zone_with_a_lost_file_is_never_switched_to(tmp_path: Path) -> None:
+    store = LocalStore(str(tmp_path))
+    path = DayPath(DATA, DAY)
+    store.put_bytes(path.attempt_prefix("a1") + "part-00000.parquet", b"x")
+    lost = DayPath(QUARANTINE, DAY).attempt_prefix("a1") + "part-00000.parquet"
+    manifest = DayManifest(
+        zone=DATA,
+        table="reports",
+        date="20260304",
+        attempt="a1",
+        files=[FileEntry(path.attempt_prefix("a1") + "part-00000.parquet", 1, 1)],
+        columns={},
+        run_id="r",
+        linked=[
+            DayManifest(QUARANTINE, "reports", "20260304", "a1", [FileEntry(lost, 1, 2)], {}, "r")
+        ],
+    )
+    with pytest.raises(AttemptIncomplete, match="quarantine"):
+        switch_manifest(store, path, manifest)
+    assert read_manifest(store, path) is None
 
 
 def test_an_older_attempt_never_replaces_a_newer_one(tmp_path: Path) -> None:
@@ -75,9 +104,9 @@ def test_an_older_attempt_never_replaces_a_newer_one(tmp_path: Path) -> None:
         )
 
     early, late = manifest("20260101T000000000000Z-a"), manifest("20260101T000001000000Z-b")
-    commit_manifest(store, path, late)  # the run that started later finishes first
-    with pytest.raises(StaleAttempt, match="started later"):
-        commit_manifest(store, path, early)
+    switch_manifest(store, path, late)  # the run that started later finishes first
+    with pytest.raises(Superseded, match="started later"):
+        switch_manifest(store, path, early)
     assert read_manifest(store, path).attempt == late.attempt
 
 
@@ -95,5 +124,5 @@ def test_a_lost_upload_is_never_switched_to(tmp_path: Path) -> None:
         run_id="r",
     )
     with pytest.raises(AttemptIncomplete):
-        commit_manifest(store, path, manifest)
+        switch_manifest(store, path, manifest)
     assert read_manifest(store, path) is None

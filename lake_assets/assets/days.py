@@ -13,7 +13,7 @@ from dagster import AssetExecutionContext
 
 from lake_assets.partitions import key_to_date
 from lake_assets.resources.lake import LakeStore
-from lake_assets.zones import DayPath
+from lake_assets.retention import PublishedLookup, remove_unreferenced
 
 PROGRESS_EVERY_S = 10.0
 
@@ -24,17 +24,23 @@ def run_days(context: AssetExecutionContext) -> list[dt.date]:
 
 
 @contextmanager
-def new_attempt(store: LakeStore, paths: list[DayPath], attempt: str) -> Iterator[None]:
-    """On failure, remove what this attempt wrote (best effort): the manifests were not switched,
-    so the last good version of the day stays current."""
+def new_attempt(
+    store: LakeStore,
+    day: dt.date,
+    zones: list[str],
+    attempt: str,
+    published: PublishedLookup | None = None,
+) -> Iterator[None]:
+    """On failure, remove what this attempt wrote unless a pointer already names it (best
+    effort; the retention rule): what no manifest names was never switched to, so the last good
+    version of the day stays current."""
     try:
         yield
     except BaseException:
-        for path in paths:
-            try:
-                store.delete_keys(store.list_keys(path.attempt_prefix(attempt)))
-            except Exception:
-                logging.getLogger(__name__).warning("could not clean up %s", path.prefix)
+        try:
+            remove_unreferenced(store, day, zones, published, abandoned={attempt})
+        except Exception as e:
+            logging.getLogger(__name__).warning("could not clean up %s of %s: %s", attempt, day, e)
         raise
 
 

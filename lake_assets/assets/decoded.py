@@ -26,8 +26,9 @@ from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
-from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
+from lake_assets.resources.catalog import LakeCatalog, published_lookup
 from lake_assets.resources.lake import LakeResource, LakeStore
+from lake_assets.retention import PublishedLookup, remove_unreferenced
 from lake_assets.zones import (
     DATA,
     QUARANTINE,
@@ -35,10 +36,11 @@ from lake_assets.zones import (
     TABLE,
     DayManifest,
     DayPath,
-    commit_manifest,
+    Superseded,
     new_attempt_id,
+    read_decoded,
     read_manifest,
-    remove_superseded,
+    switch_manifest,
 )
 
 # ~180k readings (~7 MB) per batch at production sizes: small enough to keep memory flat,
@@ -61,7 +63,7 @@ def decoded_reports(
 ) -> MaterializeResult:
     store = lake.store()
     days = run_days(context)
-    published = catalog.partitions(TABLE)
+    published = published_lookup(catalog, TABLE)
     results = [decode_day(context, store, day, published) for day in days]
 
     readings = sum(r.rows for r, _ in results)
@@ -102,10 +104,22 @@ def decoded_reports(
 
 
 def decode_day(
-    context: AssetExecutionContext,
-    store: LakeStore,
-    day: dt.date,
-    published: dict[str, PartitionSpec],
+    context: AssetExecutionContext, store: LakeStore, day: dt.date, published: PublishedLookup
+) -> tuple[DayManifest, DayManifest]:
+    """Decode the day's current raw extract into a new attempt of data/ and quarantine/, and
+    switch both at once (the data manifest carries its quarantine); a later run's version of
+    the day, if one got there first, is kept and returned."""
+    try:
+        return _decode_day(context, store, day, published)
+    except Superseded as e:
+        context.log.warning(f"decode {day}: {e}")
+        decoded = read_decoded(store, day)
+        assert decoded is not None, "a later run switched the day"
+        return decoded
+
+
+def _decode_day(
+    context: AssetExecutionContext, store: LakeStore, day: dt.date, published: PublishedLookup
 ) -> tuple[DayManifest, DayManifest]:
     raw = read_manifest(store, DayPath(RAW, day))
     if raw is None:
@@ -121,7 +135,7 @@ def decode_day(
     preview: list[dict[str, object]] = []
 
     with (
-        new_attempt(store, [data_path, q_path], attempt),
+        new_attempt(store, day, [DATA, QUARANTINE], attempt, published),
         PartWriter(
             store,
             data_path.attempt_prefix(attempt),
@@ -154,6 +168,13 @@ def decode_day(
             "attempt": attempt,
             "run_id": context.run.run_id,
         }
+        quarantine = DayManifest(
+            zone=QUARANTINE,
+            files=q_files,
+            columns=stored_columns(QUARANTINE_SCHEMA),
+            stats={"raw_rows": raw.rows, "raw_attempt": raw.attempt, "reasons": dict(reasons)},
+            **common,
+        )
         data = DayManifest(
             zone=DATA,
             files=data_files,
@@ -166,27 +187,33 @@ def decode_day(
                 "quarantined": sum(reasons.values()),
                 "preview": preview,
             },
+            linked=[quarantine],
             **common,
         )
-        quarantine = DayManifest(
-            zone=QUARANTINE,
-            files=q_files,
-            columns=stored_columns(QUARANTINE_SCHEMA),
-            stats={"raw_rows": raw.rows, "raw_attempt": raw.attempt, "reasons": dict(reasons)},
-            **common,
-        )
-        commit_manifest(store, q_path, quarantine)
-        commit_manifest(store, data_path, data)
+        switch_manifest(store, data_path, data)
 
-    remove_superseded(store, q_path, keep={attempt})
+    _mirror_quarantine(context, store, q_path, quarantine)
     # The published version stays until reports_table switches the catalog to this one.
-    live = published_attempt(published.get(date_to_path_value(day)))
-    remove_superseded(store, data_path, keep={attempt} | ({live} if live else set()))
+    remove_unreferenced(store, day, [DATA, QUARANTINE], published)
     context.log.info(
         f"decode {day}: {raw.rows:,} raw rows → {progress.summary()}; "
         f"{quarantine.rows:,} quarantined {dict(reasons) or ''}"
     )
     return data, quarantine
+
+
+def _mirror_quarantine(
+    context: AssetExecutionContext, store: LakeStore, path: DayPath, quarantine: DayManifest
+) -> None:
+    """Point quarantine/'s own manifest at the attempt the data manifest switched to. The
+    data manifest is the decoded day's truth; this mirror may lag behind it (a kill between
+    the two writes, a later run already ahead), and the next run of the day brings it level."""
+    try:
+        switch_manifest(store, path, quarantine)
+    except Superseded:
+        pass
+    except Exception as e:
+        context.log.warning(f"{path.manifest_key} not updated ({e}); the data manifest is current")
 
 
 def _channel_counts(readings: pa.Table) -> dict[str, int]:

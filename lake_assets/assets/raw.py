@@ -17,14 +17,16 @@ from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource, SourceError
+from lake_assets.retention import remove_unreferenced
 from lake_assets.schema_drift import accept_or_refuse
 from lake_assets.zones import (
     RAW,
     DayManifest,
     DayPath,
-    commit_manifest,
+    Superseded,
     new_attempt_id,
-    remove_superseded,
+    read_manifest,
+    switch_manifest,
 )
 
 
@@ -83,10 +85,20 @@ def raw_reports(
 def extract_day(
     context: AssetExecutionContext, mysql: MySQLResource, store: LakeStore, day: dt.date
 ) -> DayManifest:
+    try:
+        return _extract_day(context, mysql, store, day)
+    except Superseded as e:
+        context.log.warning(f"raw {day}: {e}")
+        return read_manifest(store, DayPath(RAW, day))  # the later run's version
+
+
+def _extract_day(
+    context: AssetExecutionContext, mysql: MySQLResource, store: LakeStore, day: dt.date
+) -> DayManifest:
     path = DayPath(RAW, day)
     attempt = new_attempt_id(context.run.run_id)
     progress = Progress(context.log, f"raw {day}")
-    with new_attempt(store, [path], attempt), mysql.extract_day(day) as extract:
+    with new_attempt(store, day, [RAW], attempt), mysql.extract_day(day) as extract:
         drift = accept_or_refuse(store, extract.columns)
         if drift.added:
             context.log.warning(f"source schema: {'; '.join(drift.added)} — flows into new days")
@@ -120,7 +132,7 @@ def extract_day(
                 f"{day}: wrote {manifest.rows} rows but the snapshot counted "
                 f"{extract.fingerprint.rows}; the day was not switched"
             )
-        commit_manifest(store, path, manifest)
-    removed = remove_superseded(store, path, keep={attempt})
+        switch_manifest(store, path, manifest)
+    removed = remove_unreferenced(store, day, [RAW])
     context.log.info(f"raw {day}: {progress.summary()}; replaced {removed} old file(s)")
     return manifest

@@ -14,10 +14,16 @@ from lake_assets.assets.decoded import decoded_reports
 from lake_assets.assets.metadata import markdown_table, range_note
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TABLE_FRESHNESS, TRANSIENT_RETRIES
-from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.catalog import (
+    LakeCatalog,
+    PartitionSpec,
+    published_attempt,
+    published_lookup,
+)
+from lake_assets.resources.lake import LakeResource, LakeStore
+from lake_assets.retention import remove_unreferenced
 from lake_assets.settings import current_settings
-from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest, remove_superseded
+from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
 
 
 @asset(
@@ -63,11 +69,17 @@ def reports_table(
                 rows=manifest.rows,
             )
         )
-    catalog.publish(TABLE, specs, context.run.run_id)
-    for day, spec in zip(days, specs, strict=True):
-        remove_superseded(store, DayPath(DATA, day), keep={published_attempt(spec)})
+    moved, ahead = publish_forward(store, catalog, specs, context.run.run_id)
+    if ahead:
+        context.log.warning(
+            f"{', '.join(s.date for s in ahead)}: the catalog already shows a later run's "
+            "version; left as it is"
+        )
+    lookup = published_lookup(catalog, TABLE)
+    for day in days:
+        remove_unreferenced(store, day, [DATA], lookup)
     context.log.info(
-        f"published {len(specs)} day(s), {sum(s.rows for s in specs):,} readings, "
+        f"published {len(moved)} day(s), {sum(s.rows for s in moved):,} readings, "
         f"to {catalog.describe()}"
     )
     return MaterializeResult(
@@ -76,8 +88,25 @@ def reports_table(
             "dagster/table_name": f"{catalog.describe()}.{TABLE}",
             "dagster/uri": MetadataValue.path(store.uri(f"{DATA}/{TABLE}/")),
             "published_days": markdown_table(
-                [{"date": s.date, "readings": s.rows, "location": s.location} for s in specs]
+                [{"date": s.date, "readings": s.rows, "location": s.location} for s in moved]
             ),
             **range_note(len(days)),
         }
     )
+
+
+def publish_forward(
+    store: LakeStore, catalog: LakeCatalog, specs: list[PartitionSpec], run_id: str
+) -> tuple[list[PartitionSpec], list[PartitionSpec]]:
+    """Publish each day only if that moves it forward, to a later-started attempt than the
+    one the catalog shows; read and write under the lake's catalog lock, so that two runs
+    cannot both pass the comparison. Returns (published, already at a later attempt)."""
+    with store.lock(f"catalog-{TABLE}"):
+        current = catalog.partitions(TABLE)
+        moved, ahead = [], []
+        for spec in specs:
+            now = published_attempt(current.get(spec.date))
+            (moved if now is None or published_attempt(spec) >= now else ahead).append(spec)
+        if moved:
+            catalog.publish(TABLE, moved, run_id)
+    return moved, ahead

@@ -23,7 +23,15 @@ from lake_assets.parquet import iter_batches
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeStore
-from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayManifest, DayPath, read_manifest
+from lake_assets.zones import (
+    DATA,
+    RAW,
+    TABLE,
+    DayManifest,
+    DayPath,
+    read_decoded,
+    read_manifest,
+)
 
 RAW_BATCH_ROWS = 2_000  # raw rows per batch: base64 of a whole day at once would cost ~80 MB
 
@@ -102,9 +110,10 @@ def _mysql_datetime_text(values: pa.Array, fsp: int) -> pa.Array:
 def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
     """Every raw row is either decoded, with exactly its header's n_samples × n_channels
     readings, or quarantined once; nothing else is in either zone."""
-    raw, data, quarantine = (_manifest(store, z, day) for z in (RAW, DATA, QUARANTINE))
-    if raw is None or data is None or quarantine is None:
+    raw, decoded = _manifest(store, RAW, day), read_decoded(store, day)
+    if raw is None or decoded is None:
         return _missing("raw/decoded/quarantine", day)
+    data, quarantine = decoded
     ids, expected = [], []
     for batch in iter_batches(store, [f.key for f in raw.files], ["id", "encoded"], RAW_BATCH_ROWS):
         ids.append(batch["id"].cast(pa.int64()).to_numpy())
@@ -155,9 +164,10 @@ def _counts_by_report(store: LakeStore, manifest: DayManifest) -> dict[int, int]
 
 def quarantine_rate(store: LakeStore, day: dt.date, max_rate: float) -> Verdict:
     """The share of raw rows quarantined stays under `max_rate`; above it, the top reasons."""
-    quarantine = _manifest(store, QUARANTINE, day)
-    if quarantine is None:
+    decoded = read_decoded(store, day)
+    if decoded is None:
         return _missing("quarantine", day)
+    _, quarantine = decoded
     raw_rows = quarantine.stats.get("raw_rows", 0)
     rate = quarantine.rows / raw_rows if raw_rows else 0.0
     reasons = Counter(quarantine.stats.get("reasons", {})).most_common(3)

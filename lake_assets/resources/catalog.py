@@ -7,10 +7,13 @@ publishing a day switches it from its old files to its new ones in one step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dagster import ConfigurableResource
+
+from lake_assets.partitions import date_to_path_value
 
 # The table's columns in Hive/Glue/Athena types (contract: lake-contract.md, "The table").
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -39,6 +42,11 @@ def published_attempt(spec: PartitionSpec | None) -> str | None:
     return spec.location.rstrip("/").rsplit("/", 1)[-1] if spec else None
 
 
+def published_lookup(catalog: LakeCatalog, table: str) -> Callable[[dt.date], str | None]:
+    """The catalog's published attempt of a day, read afresh at each call (for retention)."""
+    return lambda day: published_attempt(catalog.partition(table, date_to_path_value(day)))
+
+
 class LakeCatalog(ConfigurableResource):
     """What the assets need of a catalog; DuckDB for a local lake, Glue for an S3 lake."""
 
@@ -47,6 +55,10 @@ class LakeCatalog(ConfigurableResource):
 
     def partitions(self, table: str) -> dict[str, PartitionSpec]:
         raise NotImplementedError
+
+    def partition(self, table: str, date: str) -> PartitionSpec | None:
+        """One published day (YYYYMMDD), or None."""
+        return self.partitions(table).get(date)
 
     def publish(self, table: str, partitions: Sequence[PartitionSpec], run_id: str) -> None:
         """Make `partitions` the published version of their days."""

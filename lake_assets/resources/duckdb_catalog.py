@@ -100,6 +100,17 @@ class DuckDBCatalogResource(LakeCatalog):
             ).fetchall()
         return {r[0]: PartitionSpec(r[0], r[1], json.loads(r[2]), r[3]) for r in rows}
 
+    def partition(self, table: str, date: str) -> PartitionSpec | None:
+        with self.connect(read_only=True) as conn:
+            if not _has_partitions_table(conn):
+                return None
+            row = conn.execute(
+                "SELECT date, location, files, rows FROM lake_partitions"
+                " WHERE table_name = ? AND date = ?",
+                [table, date],
+            ).fetchone()
+        return PartitionSpec(row[0], row[1], json.loads(row[2]), row[3]) if row else None
+
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         with self.connect(read_only=True) as conn:
             cur = conn.execute(sql)

@@ -38,7 +38,7 @@ PARQUET_STORAGE = {
 }
 GLUE_PERMISSIONS = (
     "glue:GetDatabase, glue:CreateDatabase, glue:GetTable, glue:CreateTable, glue:UpdateTable, "
-    "glue:GetPartitions, glue:BatchGetPartition, glue:BatchCreatePartition, "
+    "glue:GetPartition, glue:GetPartitions, glue:BatchGetPartition, glue:BatchCreatePartition, "
     "glue:BatchUpdatePartition"
 )
 
@@ -138,6 +138,17 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
             except glue.exceptions.EntityNotFoundException:
                 return {}
         return out
+
+    def partition(self, table: str, date: str) -> PartitionSpec | None:
+        glue = boto3_client(self, "glue")
+        with self._errors("read partitions of", table):
+            try:
+                response = glue.get_partition(
+                    DatabaseName=self.database, TableName=table, PartitionValues=[date]
+                )
+            except glue.exceptions.EntityNotFoundException:
+                return None
+        return _spec(response["Partition"])
 
     def publish(self, table: str, partitions: Sequence[PartitionSpec], run_id: str) -> None:
         glue = boto3_client(self, "glue")

@@ -8,6 +8,8 @@ under their key; for a local lake that path is already the final one.
 from __future__ import annotations
 
 import errno
+import fcntl
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -46,6 +48,20 @@ class LakeStore(Protocol):
         ...
 
     def get_bytes(self, key: str) -> bytes | None: ...
+
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        """The object at `key` and a version token for `put_if` (both None when absent)."""
+        ...
+
+    def put_if(self, key: str, data: bytes, version: str | None) -> str | None:
+        """Compare-and-set: store `data` only if `key` is still at `version` (None: only if
+        absent); the new version, or None, and nothing written, when another writer got there
+        first."""
+        ...
+
+    def lock(self, name: str) -> AbstractContextManager[None]:
+        """Hold the lake-wide lock `name` for the block (other holders wait)."""
+        ...
 
     def list_keys(self, prefix: str) -> list[str]: ...
 
@@ -105,6 +121,30 @@ class LocalStore:
         except FileNotFoundError:
             return None
 
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        data = self.get_bytes(key)
+        return data, (_digest(data) if data is not None else None)
+
+    def put_if(self, key: str, data: bytes, version: str | None) -> str | None:
+        """Under an exclusive lock on the key, compare the current content's digest, then
+        `os.replace` (atomic): two writers of the same key can never both win."""
+        path = self.path(key)
+        self._mkdir(path.parent)
+        with _flock(path.with_name(f".{path.name}.lock")):
+            if self.get_versioned(key)[1] != version:
+                return None
+            self.put_bytes(key, data)
+            return _digest(data)
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """An advisory `flock` on `<root>/_locks/<name>.lock`; the kernel releases it when the
+        holder dies, so a killed run never leaves it held."""
+        folder = Path(self.root, "_locks")
+        self._mkdir(folder)
+        with _flock(folder / f"{name}.lock"):
+            yield
+
     def list_keys(self, prefix: str) -> list[str]:
         return sorted(self.list_sizes(prefix))
 
@@ -151,6 +191,20 @@ class LocalStore:
                 f"cannot write the lake at {self.root} (permission denied) — "
                 "set LAKE_ROOT to a writable folder or s3://bucket/prefix"
             )
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 class LakeResource(ConfigurableResource):

@@ -6,19 +6,28 @@ is paginated and deletes are batched 1,000 keys a call, with per-key errors surf
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 
 from lake_assets.resources.aws_errors import AwsError, explain_aws_errors
 
 MULTIPART_BYTES = 64 * 1024 * 1024
 DELETE_BATCH = 1000
+# A lock is a lease object: a holder that dies leaves it, and it is taken over once expired.
+LOCK_LEASE_S = 600
+LOCK_WAIT_S = 900
+# S3 answers a lost conditional write with 412, or 409 when two such writes overlap.
+_CONDITION_LOST = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -75,6 +84,59 @@ class S3Store:
                 return None
             return response["Body"].read()
 
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        with self._errors("read", key, "s3:GetObject"):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self.key(key))
+            except self.client.exceptions.NoSuchKey:
+                return None, None
+            return response["Body"].read(), response["ETag"]
+
+    def put_if(self, key: str, data: bytes, version: str | None) -> str | None:
+        """S3's own compare-and-set: PutObject with If-Match (the ETag read) or, for a key that
+        did not exist, If-None-Match: *."""
+        condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
+        with self._errors("write", key, "s3:PutObject"):
+            try:
+                response = self.client.put_object(
+                    Bucket=self.bucket, Key=self.key(key), Body=data, **condition
+                )
+            except ClientError as e:
+                if _error_code(e) in _CONDITION_LOST:
+                    return None
+                raise
+        return response["ETag"]
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """A lease object `_locks/<name>.json`, created with If-None-Match. A lease older than
+        LOCK_LEASE_S (its holder died) is taken over with If-Match on its ETag."""
+        key = f"_locks/{name}.json"
+        deadline = time.monotonic() + LOCK_WAIT_S
+        delay = 0.05
+        while True:
+            body = json.dumps({"expires": time.time() + LOCK_LEASE_S}).encode()
+            if mine := self.put_if(key, body, None):
+                break
+            held, version = self.get_versioned(key)
+            expired = held is not None and json.loads(held)["expires"] < time.time()
+            if expired and (mine := self.put_if(key, body, version)):
+                break
+            if time.monotonic() > deadline:
+                raise AwsError(
+                    f"the lock {self.uri(key)} has been held for over {LOCK_WAIT_S}s by another "
+                    "run; if no run is active, delete that object",
+                    retryable=True,
+                )
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 2.0)
+        try:
+            yield
+        finally:
+            with self._errors("delete from", key, "s3:DeleteObject"), suppress(ClientError):
+                # only our own lease: if it expired and was taken over, the new holder keeps it
+                self.client.delete_object(Bucket=self.bucket, Key=self.key(key), IfMatch=mine)
+
     def list_sizes(self, prefix: str) -> dict[str, int]:
         base = self.key(prefix)
         strip = len(self.prefix) + 1 if self.prefix else 0
@@ -110,6 +172,10 @@ class S3Store:
         """Fail early, naming the bucket and the fix, when the bucket is missing or denied."""
         with self._errors("use", "", "s3:ListBucket on the bucket"):
             self.client.head_bucket(Bucket=self.bucket)
+
+
+def _error_code(e: ClientError) -> str:
+    return str(e.response.get("Error", {}).get("Code", ""))
 
 
 @contextmanager

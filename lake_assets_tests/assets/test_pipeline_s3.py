@@ -113,16 +113,16 @@ def test_failed_s3_write_leaves_the_published_day(
     assert run(canned(DAYS[:1], reports=3), DAYS[0]).success
     before = partitions()
     published = objects("lake/data/")
-    real_put = S3Store.put_bytes
+    real_put = S3Store.put_if
 
-    def failing_put(self: S3Store, key: str, data: bytes) -> None:
+    def failing_put(self: S3Store, key: str, data: bytes, version: str | None) -> str | None:
         if key.startswith("data/") and key.endswith("_manifest.json"):
             raise ClientError(
                 {"Error": {"Code": "InternalError", "Message": "injected"}}, "PutObject"
             )
-        real_put(self, key, data)
+        return real_put(self, key, data, version)
 
-    monkeypatch.setattr(S3Store, "put_bytes", failing_put)
+    monkeypatch.setattr(S3Store, "put_if", failing_put)
     assert not run(canned(DAYS[:1], reports=7), DAYS[0]).success
     assert partitions() == before
     assert objects("lake/data/") == published, "the failed attempt's objects were removed"

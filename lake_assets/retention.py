@@ -1,0 +1,73 @@
+"""The lake's one retention rule: when an attempt of a day may be deleted.
+
+A day has pointers to its attempts, and each only ever moves forward (to a later-started
+attempt): the raw manifest names the raw attempt; the data manifest names the data attempt
+and, linked, the quarantine attempt switched with it; the quarantine manifest mirrors that;
+the catalog names the published data attempt.
+
+An attempt is deleted only if, re-read now, no pointer of its zone names it and it is older
+than every one of them, since a pointer that only moves forward can then never come back to
+it. Newer attempts belong to runs still writing and are left to them; with a pointer missing
+(a day never published) nothing older is deleted, since a publisher may be about to name it.
+The one exception is `abandoned`: a run's own failed attempt, deleted if nothing names it.
+Files of runs killed mid-write fall under the rule the next time the day is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Collection
+
+from lake_assets.resources.lake import LakeStore
+from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, attempt_of, read_manifest
+
+# The catalog's published attempt of a day (None if unpublished), read when called.
+PublishedLookup = Callable[[dt.date], str | None]
+
+
+def day_pointers(
+    store: LakeStore, day: dt.date, published: PublishedLookup | None
+) -> dict[str, list[str | None]]:
+    """Every pointer of the day, by zone (None where a pointer does not exist yet)."""
+    raw = read_manifest(store, DayPath(RAW, day))
+    data = read_manifest(store, DayPath(DATA, day))
+    mirror = read_manifest(store, DayPath(QUARANTINE, day))
+    linked = data.linked_zone(QUARANTINE) if data else None
+    pointers: dict[str, list[str | None]] = {
+        RAW: [raw.attempt if raw else None],
+        QUARANTINE: [mirror.attempt if mirror else None, linked.attempt if linked else None],
+    }
+    if published is not None:
+        pointers[DATA] = [data.attempt if data else None, published(day)]
+    return pointers
+
+
+def remove_unreferenced(
+    store: LakeStore,
+    day: dt.date,
+    zones: Collection[str],
+    published: PublishedLookup | None = None,
+    abandoned: Collection[str] = (),
+) -> int:
+    """Apply the rule to the day's attempts in `zones`; returns the number of files deleted.
+    The data zone needs `published` (its catalog pointer)."""
+    if DATA in zones and published is None:
+        raise ValueError("the data zone's retention needs the catalog's published attempt")
+    pointers = day_pointers(store, day, published if DATA in zones else None)
+    removed = 0
+    for zone in zones:
+        named = pointers[zone]
+        path = DayPath(zone, day)
+        by_attempt: dict[str, list[str]] = defaultdict(list)
+        for key in store.list_keys(path.prefix):
+            attempt = attempt_of(key, path)
+            if attempt is not None and not attempt.startswith((".", "_")):
+                by_attempt[attempt].append(key)
+        for attempt, keys in by_attempt.items():
+            if attempt in named:
+                continue
+            superseded = all(p is not None and attempt < p for p in named)
+            if superseded or attempt in abandoned:
+                removed += store.delete_keys(keys)
+    return removed
