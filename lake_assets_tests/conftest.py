@@ -213,3 +213,12 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path):
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield S3Store(f"s3://{BUCKET}/lake", boto3.client("s3"))
+
+
+@pytest.fixture(autouse=True)
+def fresh_aws_clients() -> Iterator[None]:
+    """AWS clients are cached per process; a test that patches one must not leak it."""
+    from lake_assets.resources import glue
+
+    yield
+    glue._client.cache_clear()

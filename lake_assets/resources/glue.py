@@ -9,6 +9,8 @@ the response body rather than raising, so every response is checked.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -44,18 +46,39 @@ GLUE_PERMISSIONS = (
 
 
 def boto3_client(config: ResourceWithBoto3Configuration, service: str) -> Any:
-    """A client from dagster-aws's standard AWS settings, with adaptive retries (throttling)."""
-    session = boto3.session.Session(profile_name=config.profile_name)
-    return session.client(
+    """A client from dagster-aws's standard AWS settings, with adaptive retries (throttling).
+    Clients are thread-safe and costly to build (~0.1 s), so one is kept per service and
+    settings, the AWS_* environment included (it holds the credentials boto3 reads)."""
+    aws_env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    return _client(service, aws_env, *(getattr(config, f) for f in _CLIENT_FIELDS))
+
+
+_CLIENT_FIELDS = (
+    "profile_name",
+    "region_name",
+    "endpoint_url",
+    "use_ssl",
+    "verify",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "max_attempts",
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _client(service: str, _aws_env: tuple, *settings: Any) -> Any:
+    profile, region, endpoint, use_ssl, verify, key_id, secret, token, attempts = settings
+    return boto3.session.Session(profile_name=profile).client(
         service,
-        region_name=config.region_name,
-        endpoint_url=config.endpoint_url,
-        use_ssl=config.use_ssl,
-        verify=config.verify,
-        aws_access_key_id=config.aws_access_key_id,
-        aws_secret_access_key=config.aws_secret_access_key,
-        aws_session_token=config.aws_session_token,
-        config=Config(retries={"max_attempts": config.max_attempts, "mode": "adaptive"}),
+        region_name=region,
+        endpoint_url=endpoint,
+        use_ssl=use_ssl,
+        verify=verify,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=Config(retries={"max_attempts": attempts, "mode": "adaptive"}),
     )
 
 

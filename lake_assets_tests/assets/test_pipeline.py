@@ -170,3 +170,63 @@ def test_decoded_without_raw_says_what_to_run(lake_root: str) -> None:
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert "materialize raw_reports first" in str(failure.step_failure_data.error)
+
+
+def test_a_failed_data_switch_leaves_both_decoded_zones_as_they_were(
+    lake_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data manifest is the decoded day's one switch, carrying its quarantine: when it
+    fails, neither zone has moved and nothing either names was deleted."""
+    from lake_assets.checks import reconcile
+    from lake_assets.zones import read_decoded
+
+    rows = canned(DAYS[:1], reports=3)
+    assert run(lake_root, rows, DAYS[0]).success
+    store, day = LocalStore(lake_root), dt.date(2026, 1, 1)
+    before = read_decoded(store, day), read_manifest(store, DayPath(QUARANTINE, day))
+    real = LocalStore.put_if
+
+    def failing(self: LocalStore, key: str, data: bytes, version: str | None) -> str | None:
+        if key.startswith("data/"):
+            raise OSError("No space left on device (injected)")
+        return real(self, key, data, version)
+
+    monkeypatch.setattr(LocalStore, "put_if", failing)
+    assert not run(lake_root, rows, DAYS[0]).success
+    monkeypatch.undo()
+    assert (read_decoded(store, day), read_manifest(store, DayPath(QUARANTINE, day))) == before
+    for manifest in before[0]:
+        assert all((Path(lake_root) / f.key).exists() for f in manifest.files)
+    assert reconcile.decoded_accounts_for_raw(store, day).passed
+    assert run(lake_root, rows, DAYS[0]).success, "and the next run goes through"
+
+
+def test_a_lagging_quarantine_mirror_never_fails_the_day(
+    lake_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lake_assets.zones import read_decoded
+
+    rows = canned(DAYS[:1], reports=3)
+    assert run(lake_root, rows, DAYS[0]).success
+    store, day = LocalStore(lake_root), dt.date(2026, 1, 1)
+    old_mirror = read_manifest(store, DayPath(QUARANTINE, day))
+    real = LocalStore.put_if
+
+    def failing(self: LocalStore, key: str, data: bytes, version: str | None) -> str | None:
+        if key.startswith("quarantine/"):
+            raise OSError("injected: killed between the two writes")
+        return real(self, key, data, version)
+
+    monkeypatch.setattr(LocalStore, "put_if", failing)
+    assert run(lake_root, canned(DAYS[:1], reports=5), DAYS[0]).success
+    monkeypatch.undo()
+    data, quarantine = read_decoded(store, day)
+    assert read_manifest(store, DayPath(QUARANTINE, day)) == old_mirror, "the mirror lags"
+    assert quarantine.attempt == data.attempt != old_mirror.attempt
+    assert all((Path(lake_root) / f.key).exists() for f in old_mirror.files), "still named"
+    assert run(lake_root, canned(DAYS[:1], reports=5), DAYS[0]).success
+    assert (
+        read_manifest(store, DayPath(QUARANTINE, day)).attempt
+        == read_decoded(store, day)[0].attempt
+    )
+    assert len(parquet_files(lake_root, QUARANTINE, "20260101")) == 1, "the lagging one is gone"
