@@ -80,19 +80,29 @@ def late_reports_sensor(
             skip_reason=SkipReason("no extracted day changed"),
             cursor=json.dumps(cursor, sort_keys=True),
         )
-    requests = [
-        RunRequest(
-            run_key=f"late-{first}-{last}-{_digest([cursor[str(d)] for d in days])}",
-            tags={
-                "dagster/asset_partition_range_start": str(first),
-                "dagster/asset_partition_range_end": str(last),
-                "lake/trigger": "late_reports_sensor",
-            },
-        )
-        for first, last in contiguous_ranges(days)
-    ]
+    requests = [_run_request(first, last, cursor, days) for first, last in contiguous_ranges(days)]
     context.log.info(f"source changed for {', '.join(map(str, days))}; requesting re-extraction")
     return SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
+
+
+def _run_request(
+    first: dt.date, last: dt.date, cursor: dict[str, str], days: list[dt.date]
+) -> RunRequest:
+    """A single day runs as that partition, so that it carries the `dagster/partition` tag
+    that the run queue limits to one run per day (a scheduled run of the same day waits);
+    a longer stretch runs as one single-run range."""
+    run_key = f"late-{first}-{last}-{_digest([cursor[str(d)] for d in days])}"
+    trigger = {"lake/trigger": "late_reports_sensor"}
+    if first == last:
+        return RunRequest(run_key=run_key, partition_key=str(first), tags=trigger)
+    return RunRequest(
+        run_key=run_key,
+        tags={
+            "dagster/asset_partition_range_start": str(first),
+            "dagster/asset_partition_range_end": str(last),
+            **trigger,
+        },
+    )
 
 
 def _digest(parts: list[str]) -> str:
