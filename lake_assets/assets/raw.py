@@ -127,6 +127,11 @@ def _extract_day(
                 "source": mysql.describe(),
             },
         )
+        if extract.zero_dates:
+            context.log.warning(
+                f"raw {day}: zero dates (0000-00-00) stored as null, by column: "
+                f"{dict(extract.zero_dates)}"
+            )
         if manifest.rows != extract.fingerprint.rows:
             raise SourceError(
                 f"{day}: wrote {manifest.rows} rows but the snapshot counted "

@@ -58,7 +58,7 @@ def _manifest(store: LakeStore, zone: str, day: dt.date) -> DayManifest | None:
 
 def raw_matches_source(store: LakeStore, day: dt.date) -> Verdict:
     """The raw files hold exactly the rows the source had in the extract's snapshot: same
-    count, same min/max id, same BIT_XOR(CRC32(CONCAT(id, '|', updated_at)))."""
+    count, same min/max id, same BIT_XOR(CRC32(key)) with the key of `ROW_CHECKSUM_KEY`."""
     raw = _manifest(store, RAW, day)
     if raw is None:
         return _missing("raw", day)
@@ -69,10 +69,13 @@ def raw_matches_source(store: LakeStore, day: dt.date) -> Verdict:
     max_id: int | None = None
     for batch in iter_batches(store, [f.key for f in raw.files], ["id", "updated_at"]):
         ids = batch["id"].cast(pa.string())
-        keys = pc.binary_join_element_wise(ids, _mysql_datetime_text(batch["updated_at"], fsp), "|")
+        joined = pc.binary_join_element_wise(
+            ids, _mysql_datetime_text(batch["updated_at"], fsp), "|"
+        )
+        # CONCAT_WS skips a NULL (or zero-date) updated_at: the key is then the id alone
+        keys = pc.coalesce(joined, ids)
         for key in keys.to_pylist():
-            if key is not None:  # CONCAT with NULL is NULL, which BIT_XOR skips
-                checksum ^= zlib.crc32(key.encode())
+            checksum ^= zlib.crc32(key.encode())
         rows += len(batch)
         if len(batch):
             low, high = pc.min_max(batch["id"]).values()

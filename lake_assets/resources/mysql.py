@@ -17,6 +17,10 @@ from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.mysql_types import TEXT_DECODERS, SourceColumn, schema_of
 
 SOURCE_TABLE = "reports"
+# What each row contributes to a day's checksum, BIT_XOR(CRC32(key)): `id|updated_at`, or just
+# `id` when updated_at is NULL or a zero date (which the lake holds as null), so that the raw
+# zone's side (checks/reconcile.py) can compute the same key from what it stores.
+ROW_CHECKSUM_KEY = "CONCAT_WS('|', id, IF(YEAR(updated_at) = 0, NULL, updated_at))"
 
 # pymysql / server error codes we can explain.
 _CANNOT_CONNECT = {2003, 2005, 2006, 2013}
@@ -181,7 +185,7 @@ class MySQLResource(ConfigurableResource):
         rows = self._fetch_all(
             conn,
             "SELECT date_start, COUNT(*), MIN(id), MAX(id), MAX(updated_at),"
-            " BIT_XOR(CRC32(CONCAT(id, '|', updated_at)))"
+            f" BIT_XOR(CRC32({ROW_CHECKSUM_KEY}))"
             f" FROM `{SOURCE_TABLE}` WHERE date_start BETWEEN %s AND %s GROUP BY date_start",
             (first, last),
         )

@@ -92,8 +92,15 @@ class SourceColumn:
             f"column {self.name!r} has type {self.column_type!r}, which the raw zone cannot map"
         )
 
+    @property
+    def temporal(self) -> bool:
+        return self.data_type.lower() in ("date", "datetime", "timestamp")
+
     def field(self) -> pa.Field:
-        return pa.field(self.name, self.arrow_type, nullable=self.nullable)
+        """Temporal columns are nullable whatever the table says: MySQL keeps zero dates
+        (`0000-00-00`) even in NOT NULL columns (sql_mode without NO_ZERO_DATE, common in
+        legacy tables), and they have no value in any calendar, so they become null."""
+        return pa.field(self.name, self.arrow_type, nullable=self.nullable or self.temporal)
 
     def to_arrow(self, values: Sequence[object]) -> tuple[pa.Array, int]:
         """Arrow array of this column's fetched values, and how many zero dates became null."""
