@@ -1,6 +1,6 @@
 """A legacy source on the real MariaDB: zero dates in NOT NULL and nullable DATETIME columns
 (accepted under sql_mode=''), which the lake holds as null, counted per column, with the
-raw zone's checksum agreeing with the server's."""
+raw zone's checksum agreeing with the server's; and BIGINT UNSIGNED ids at and above 2^63."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import pymysql
 import pytest
 from dagster import DagsterInstance, materialize
 
-from lake_assets.assets import raw_reports
+from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.checks import reconcile
-from lake_assets.checks.checks import raw_matches_source
+from lake_assets.checks.checks import ALL_CHECKS, raw_matches_source
 from lake_assets.codec.encode import encode_report
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import LakeResource, LocalStore
 from lake_assets.resources.mysql import MySQLResource
-from lake_assets.zones import RAW, DayPath, read_manifest
+from lake_assets.zones import RAW, DayPath, read_decoded, read_manifest
 
 pytestmark = pytest.mark.mysql
 DAY = dt.date(2026, 1, 1)
@@ -85,3 +85,38 @@ def test_zero_dates_become_counted_nulls_and_the_checksum_agrees(
     table = pq.read_table(Path(root, manifest.files[0].key))
     assert table.column("updated_at").null_count == 2 + nullable_updated_at
     assert reconcile.raw_matches_source(store, DAY).passed
+
+
+def test_ids_at_and_above_2_63_reach_the_table_exactly(
+    source_conn: pymysql.Connection, mysql_resource: MySQLResource, tmp_path: Path
+) -> None:
+    good = encode_report(1767225600, 60, [1, 2], [[2000, 4000]])
+    ids = [2**63 - 1, 2**63, 2**64 - 2]
+    with source_conn.cursor() as cur:
+        for i in ids:
+            cur.execute(
+                "INSERT INTO reports (id, device_id, date_start, created_at, encoded)"
+                " VALUES (%s, 1, %s, NOW(3), %s)",
+                (i, DAY, good if i != 2**63 else "not base64"),
+            )
+    root = str(tmp_path / "lake")
+    catalog = DuckDBCatalogResource(path=f"{root}/catalog.duckdb")
+    result = materialize(
+        [raw_reports, decoded_reports, reports_table, *ALL_CHECKS],
+        resources={"mysql": mysql_resource, "lake": LakeResource(root=root), "catalog": catalog},
+        partition_key=str(DAY),
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert result.success
+    assert all(
+        e.passed for e in result.get_asset_check_evaluations() if e.check_name != "quarantine_rate"
+    )
+    _, rows = catalog.query("SELECT DISTINCT report_id FROM reports ORDER BY 1")
+    assert [int(r[0]) for r in rows] == [2**63 - 1, 2**64 - 2]
+    decoded = read_decoded(LocalStore(root), DAY)
+    [q_file] = decoded[1].files
+    import pyarrow.parquet as pq
+
+    quarantined = pq.read_table(Path(root, q_file.key)).column("report_id").to_pylist()
+    assert [int(i) for i in quarantined] == [2**63]

@@ -6,6 +6,7 @@ visible through the table only when `reports_table` publishes them.
 """
 
 import datetime as dt
+import decimal
 from collections import Counter
 
 import pyarrow as pa
@@ -230,6 +231,10 @@ def _channel_counts(readings: pa.Table) -> dict[str, int]:
 def _preview(readings: pa.Table, rows: int = 5) -> list[dict[str, object]]:
     """The first readings of a day, JSON-safe, for the manifest and the UI."""
     head = readings.slice(0, rows).to_pylist()
-    return [
-        {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in r.items()} for r in head
-    ]
+    return [{k: _json_safe(v) for k, v in r.items()} for r in head]
+
+
+def _json_safe(v: object) -> object:
+    if isinstance(v, dt.datetime):
+        return v.isoformat()
+    return int(v) if isinstance(v, decimal.Decimal) else v  # ids are decimal(20,0)

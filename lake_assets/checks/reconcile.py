@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lake_assets.codec.decode import readings_per_report
+from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.parquet import iter_batches
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
@@ -119,9 +120,9 @@ def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
     data, quarantine = decoded
     ids, expected = [], []
     for batch in iter_batches(store, [f.key for f in raw.files], ["id", "encoded"], RAW_BATCH_ROWS):
-        ids.append(batch["id"].cast(pa.int64()).to_numpy())
+        ids.append(ids_to_numpy(batch["id"]))
         expected.append(readings_per_report(batch["encoded"]))
-    raw_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    raw_ids = np.concatenate(ids) if ids else np.empty(0, np.uint64)
     per_report = np.concatenate(expected) if expected else np.empty(0, np.int64)
 
     written = _counts_by_report(store, data)
@@ -158,10 +159,8 @@ def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
 def _counts_by_report(store: LakeStore, manifest: DayManifest) -> dict[int, int]:
     counts: Counter[int] = Counter()
     for batch in iter_batches(store, [f.key for f in manifest.files], ["report_id"]):
-        vc = pc.value_counts(batch["report_id"])
-        counts.update(
-            dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True))
-        )
+        values, n = np.unique(ids_to_numpy(batch["report_id"]), return_counts=True)
+        counts.update(dict(zip(values.tolist(), n.tolist(), strict=True)))
     return dict(counts)
 
 

@@ -33,6 +33,7 @@ from lake_assets.codec.format import (
     VERSION,
     channel_name,
 )
+from lake_assets.codec.ids import ids_to_arrow, ids_to_numpy
 
 OK = -1
 EMPTY, BASE64, TRUNCATED, CRC, BAD_VERSION, FLAGS, LENGTH, HEADER = range(len(REASONS))
@@ -68,7 +69,7 @@ class Decoded:
 
 def decode_reports(report_id: pa.Array, device_id: pa.Array, encoded: pa.Array) -> Decoded:
     """Decode one batch of reports; arrays are aligned, `encoded` is (large_)string."""
-    report_id = _to_numpy_int64(report_id)
+    report_id = ids_to_numpy(report_id)
     device_id = _to_numpy_int64(device_id)
     encoded = _combine(encoded)
     if not (len(report_id) == len(device_id) == len(encoded)):
@@ -92,7 +93,7 @@ def _combine(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 def _to_numpy_int64(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     arr = _combine_any(arr)
     if arr.null_count:
-        raise ValueError("report_id and device_id must not be null")
+        raise ValueError("device_id must not be null")
     return arr.cast(pa.int64()).to_numpy(zero_copy_only=False)
 
 
@@ -276,7 +277,7 @@ def _readings(
 
     unknown = ~_KNOWN[codes]
     columns = [
-        pa.array(np.repeat(report_id, per_row), pa.int64()),
+        ids_to_arrow(np.repeat(report_id, per_row)),
         pa.array(np.repeat(device_id, per_row), pa.int64()),
         pa.Array.from_buffers(TS_TYPE, total, [None, pa.py_buffer(ts_ms)]),
         pa.DictionaryArray.from_arrays(pa.array(codes), _CHANNEL_DICT),
@@ -324,7 +325,7 @@ def _quarantine(
     bad = np.flatnonzero(reason != OK)
     return pa.Table.from_arrays(
         [
-            pa.array(report_id[bad], pa.int64()),
+            ids_to_arrow(report_id[bad]),
             pa.array(device_id[bad], pa.int64()),
             pa.array(_REASON_NAMES[reason[bad]], pa.string()),
             encoded.take(pa.array(bad)).cast(pa.string()),

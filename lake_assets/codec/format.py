@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
+from lake_assets.codec.ids import ID_TYPE
+
 VERSION = 1
 FLAG_WIDE = 0x01
 HEADER_BYTES = 11  # version, flags, base_ts, interval_s, n_channels, n_samples (channels excluded)
@@ -56,7 +58,7 @@ TS_TYPE = pa.timestamp("ms", tz="UTC")
 
 READINGS_SCHEMA = pa.schema(
     [
-        pa.field("report_id", pa.int64(), nullable=False),
+        pa.field("report_id", ID_TYPE, nullable=False),
         pa.field("device_id", pa.int64(), nullable=False),
         pa.field("ts", TS_TYPE, nullable=False),
         pa.field("channel", CHANNEL_TYPE, nullable=False),
@@ -72,7 +74,7 @@ READINGS_STORED_SCHEMA = pa.schema(
 
 QUARANTINE_SCHEMA = pa.schema(
     [
-        pa.field("report_id", pa.int64(), nullable=False),
+        pa.field("report_id", ID_TYPE, nullable=False),
         pa.field("device_id", pa.int64(), nullable=False),
         pa.field("reason", pa.string(), nullable=False),
         pa.field("encoded", pa.string()),

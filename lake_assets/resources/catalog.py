@@ -17,7 +17,7 @@ from lake_assets.partitions import date_to_path_value
 
 # The table's columns in Hive/Glue/Athena types (contract: lake-contract.md, "The table").
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("report_id", "bigint"),
+    ("report_id", "decimal(20,0)"),  # BIGINT UNSIGNED: exact to 2^64 - 1
     ("device_id", "bigint"),
     ("ts", "timestamp"),
     ("channel", "string"),

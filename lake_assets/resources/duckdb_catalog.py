@@ -23,6 +23,7 @@ from pydantic import Field
 from lake_assets.resources.catalog import TABLE_COLUMNS, LakeCatalog, PartitionSpec
 
 DUCKDB_TYPES = {
+    "decimal(20,0)": "DECIMAL(20,0)",
     "bigint": "BIGINT",
     "timestamp": "TIMESTAMPTZ",
     "string": "VARCHAR",

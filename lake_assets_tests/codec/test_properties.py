@@ -95,7 +95,7 @@ def decode_rows(encoded: list[str | None]) -> dict[int, list[reference.Reading] 
     for q in decoded.quarantine.to_pylist():
         assert out[q["report_id"]] == [], "a quarantined row must yield no readings"
         out[q["report_id"]] = q["reason"]
-        assert q["encoded"] == encoded[q["report_id"] - 1]
+        assert q["encoded"] == encoded[int(q["report_id"]) - 1]
     assert len(decoded.quarantine) + sum(1 for v in out.values() if isinstance(v, list)) == len(
         encoded
     ), "every row is decoded or quarantined, once"

@@ -29,7 +29,7 @@ def test_publish_creates_database_table_and_partitions(aws: None) -> None:
     table = glue.get_table(DatabaseName="datalake", Name="reports")["Table"]
     sd = table["StorageDescriptor"]
     assert [(c["Name"], c["Type"]) for c in sd["Columns"]] == [
-        ("report_id", "bigint"),
+        ("report_id", "decimal(20,0)"),
         ("device_id", "bigint"),
         ("ts", "timestamp"),
         ("channel", "string"),
