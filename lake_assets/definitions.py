@@ -38,6 +38,8 @@ def build_resources(settings: LakeSettings) -> dict[str, object]:
             user=env_or_default("MYSQL_USER"),
             password=env_or_default("MYSQL_PASSWORD"),
             database=env_or_default("MYSQL_DATABASE"),
+            connect_retry_s=env_int_or_default("MYSQL_CONNECT_RETRY_S"),
+            read_timeout_s=env_int_or_default("MYSQL_READ_TIMEOUT_S"),
         ),
         "lake": LakeResource(root=settings.lake_root),
         "catalog": build_catalog(settings),

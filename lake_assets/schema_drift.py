@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.lake import LakeStore
 from lake_assets.resources.mysql_types import SourceColumn
 
 SCHEMA_KEY = "raw/reports/_schema.json"
 
 
-class SchemaDrift(RuntimeError):
-    """The source table changed in a way the raw zone cannot absorb."""
+class SchemaDrift(ExplainedFailure):
+    """The source table changed in a way the raw zone cannot absorb (not retried)."""
 
 
 @dataclass

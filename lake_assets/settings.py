@@ -23,6 +23,8 @@ DEFAULTS: dict[str, str] = {
     "MYSQL_USER": "root",
     "MYSQL_PASSWORD": "",
     "MYSQL_DATABASE": "lake_demo",
+    "MYSQL_CONNECT_RETRY_S": "30",  # a restart or failover; then a wrong host/port fails
+    "MYSQL_READ_TIMEOUT_S": "60",  # a silent server is given up on after this long
     "LAKE_ROOT": ".lake",
     "LAKE_START_DATE": "2021-01-01",
     "LAKE_TIMEZONE": "UTC",

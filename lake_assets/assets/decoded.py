@@ -14,7 +14,6 @@ import pyarrow.compute as pc
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
-    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -24,6 +23,7 @@ from lake_assets.assets.days import Progress, new_attempt, run_days
 from lake_assets.assets.metadata import column_schema, markdown_table, range_note, stored_columns
 from lake_assets.assets.raw import raw_reports
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
+from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
@@ -59,6 +59,7 @@ DECODE_BATCH_ROWS = 500
     description="One row per sensor reading (sensor-pack v1 decoded), Parquet in "
     "data/reports/date=YYYYMMDD/; malformed reports with their reason in quarantine/.",
 )
+@only_transient_retried
 def decoded_reports(
     context: AssetExecutionContext, lake: LakeResource, catalog: LakeCatalog
 ) -> MaterializeResult:
@@ -124,7 +125,7 @@ def _decode_day(
 ) -> tuple[DayManifest, DayManifest]:
     raw = read_manifest(store, DayPath(RAW, day))
     if raw is None:
-        raise Failure(
+        raise ExplainedFailure(
             f"{day}: the raw zone has no data for this day — materialize raw_reports first"
         )
     data_path, q_path = DayPath(DATA, day), DayPath(QUARANTINE, day)

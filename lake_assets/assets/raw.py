@@ -12,6 +12,7 @@ from dagster import (
 
 from lake_assets.assets.days import Progress, new_attempt, run_days
 from lake_assets.assets.metadata import column_schema, markdown_table, range_note, stored_columns
+from lake_assets.errors import only_transient_retried
 from lake_assets.parquet import PartWriter
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
@@ -40,6 +41,7 @@ from lake_assets.zones import (
     description="The day's rows of the MySQL `reports` table, unchanged, as Parquet in "
     "raw/reports/date=YYYYMMDD/. Each day is read in one consistent snapshot.",
 )
+@only_transient_retried
 def raw_reports(
     context: AssetExecutionContext, mysql: MySQLResource, lake: LakeResource
 ) -> MaterializeResult:

@@ -3,7 +3,6 @@
 from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
-    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -12,6 +11,7 @@ from dagster import (
 from lake_assets.assets.days import run_days
 from lake_assets.assets.decoded import decoded_reports
 from lake_assets.assets.metadata import markdown_table, range_note
+from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TABLE_FRESHNESS, TRANSIENT_RETRIES
 from lake_assets.resources.catalog import (
@@ -38,6 +38,7 @@ from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
     description="The `reports` table over the published days: a view in "
     "<LAKE_ROOT>/catalog.duckdb for a local lake, Glue partitions for an S3 lake.",
 )
+@only_transient_retried
 def reports_table(
     context: AssetExecutionContext, lake: LakeResource, catalog: LakeCatalog
 ) -> MaterializeResult:
@@ -48,14 +49,14 @@ def reports_table(
         path = DayPath(DATA, day)
         manifest = read_manifest(store, path)
         if manifest is None:
-            raise Failure(
+            raise ExplainedFailure(
                 f"{day}: no decoded data for this day — materialize decoded_reports first"
             )
         raw = read_manifest(store, DayPath(RAW, day))
         if raw is None or manifest.stats.get("raw_attempt") != raw.attempt:
             # The raw day was re-extracted and not decoded since (a blocking check may have
             # stopped that run): publishing would show data the source no longer has.
-            raise Failure(
+            raise ExplainedFailure(
                 f"{day}: the decoded data was made from raw attempt "
                 f"{manifest.stats.get('raw_attempt')}, but the current raw extract is "
                 f"{raw.attempt if raw else 'missing'} — materialize decoded_reports (with its "

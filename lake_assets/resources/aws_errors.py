@@ -8,9 +8,12 @@ from contextlib import contextmanager
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    ReadTimeoutError,
 )
 
 from lake_assets.errors import ExplainedFailure
@@ -25,6 +28,26 @@ _EXPIRED = {
     "SignatureDoesNotMatch",
     "UnrecognizedClientException",
 }
+# Worth a retry (after boto3's own): throttling, timeouts, the service's own errors (5xx).
+_TRANSIENT = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "SlowDown",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+    "InternalError",
+    "InternalFailure",
+    "InternalServiceException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ConcurrentModificationException",
+}
 _WRONG_REGION = {
     "PermanentRedirect",
     "AuthorizationHeaderMalformed",
@@ -35,8 +58,8 @@ _WRONG_REGION = {
 
 class AwsError(ExplainedFailure):
     """An AWS call failed; the message says what to change. Nothing published was touched.
-    Configuration and permission errors are not retried; others (after boto3's own retries,
-    e.g. throttling or a 5xx) are."""
+    Only throttling, timeouts and 5xx are retried (after boto3's own retries); a missing
+    bucket, a denied permission or any other answer fails at once."""
 
 
 @contextmanager
@@ -58,13 +81,19 @@ def explain_aws_errors(action: str, target: str, permission: str) -> Iterator[No
             "AWS_REGION and AWS_ENDPOINT_URL"
         ) from None
     except ClientError as e:
-        code = str(e.response.get("Error", {}).get("Code", ""))
-        permanent = code in _DENIED | _EXPIRED | _WRONG_REGION | {"NoSuchBucket"}
         raise AwsError(
-            explain_client_error(e, action, target, permission), retryable=not permanent
+            explain_client_error(e, action, target, permission), retryable=is_transient(e)
         ) from None
-    except BotoCoreError as e:
+    except (ReadTimeoutError, ConnectTimeoutError, ConnectionClosedError) as e:
         raise AwsError(f"cannot {action} {target}: {e}", retryable=True) from None
+    except BotoCoreError as e:
+        raise AwsError(f"cannot {action} {target}: {e}") from None
+
+
+def is_transient(e: ClientError) -> bool:
+    code = str(e.response.get("Error", {}).get("Code", ""))
+    status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return code in _TRANSIENT or status >= 500 or status == 429
 
 
 def explain_client_error(e: ClientError, action: str, target: str, permission: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 from pydantic import Field
 
+from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.catalog import TABLE_COLUMNS, LakeCatalog, PartitionSpec
 
 DUCKDB_TYPES = {
@@ -31,8 +32,8 @@ DUCKDB_TYPES = {
 }
 
 
-class CatalogLocked(RuntimeError):
-    pass
+class CatalogLocked(ExplainedFailure):
+    """Another process holds the DuckDB catalog: transient, retried."""
 
 
 class DuckDBCatalogResource(LakeCatalog):
@@ -60,7 +61,8 @@ class DuckDBCatalogResource(LakeCatalog):
                 if "lock" not in str(e).lower() or time.monotonic() > deadline:
                     raise CatalogLocked(
                         f"the catalog {self.path} is locked by another process "
-                        f"for over {self.lock_timeout_s:.0f}s: {e}"
+                        f"for over {self.lock_timeout_s:.0f}s: {e}",
+                        retryable=True,
                     ) from None
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 2.0)

@@ -176,21 +176,29 @@ class LocalStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            if e.errno in (errno.EACCES, errno.EROFS, errno.EPERM, errno.ENOTDIR, errno.EEXIST):
-                raise LakeError(
-                    f"cannot write the lake at {self.root} ({e.strerror}) — "
-                    "set LAKE_ROOT to a writable folder or s3://bucket/prefix"
-                ) from None
-            raise
+            raise self._unwritable(e) from None
+
+    def _unwritable(self, e: OSError) -> LakeError:
+        if e.errno == errno.ENOSPC:
+            return LakeError(
+                f"the disk holding the lake at {self.root} is full — free space, or set "
+                "LAKE_ROOT to a folder on another disk"
+            )
+        return LakeError(
+            f"cannot write the lake at {self.root} ({e.strerror}) — "
+            "set LAKE_ROOT to a writable folder or s3://bucket/prefix"
+        )
 
     def check_writable(self) -> None:
-        """Fail early, with the fix, when the lake folder cannot be written."""
+        """Fail early, with the fix, when the lake folder cannot be written: by writing and
+        removing a probe file (os.access says yes for /proc and /sys, whose writes fail)."""
         self._mkdir(Path(self.root))
-        if not os.access(self.root, os.W_OK):
-            raise LakeError(
-                f"cannot write the lake at {self.root} (permission denied) — "
-                "set LAKE_ROOT to a writable folder or s3://bucket/prefix"
-            )
+        probe = Path(self.root, f".probe-{os.getpid()}")
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise self._unwritable(e) from None
 
 
 def _digest(data: bytes) -> str:

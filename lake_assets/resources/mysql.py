@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,8 +30,12 @@ _UNKNOWN_DATABASE = 1049
 _NO_SUCH_TABLE = 1146
 
 
-# Transient: lost connection, server gone, lock wait timeout, deadlock. Worth a retry.
+# Transient: server gone, connection lost or timed out mid-query, lock wait timeout, deadlock.
+# Worth a retry of the step. "Cannot connect" (2003) is retried inside `connect` for up to
+# MYSQL_CONNECT_RETRY_S (a restart or failover), then fails at once: a wrong host or port
+# must not be retried for minutes.
 _TRANSIENT = {2006, 2013, 1205, 1213}
+_CANNOT_CONNECT_NOW = 2003
 
 
 class SourceError(ExplainedFailure):
@@ -82,6 +87,14 @@ class MySQLResource(ConfigurableResource):
     password: str = Field(default="", description="never logged")
     database: str = "lake_demo"
     connect_timeout_s: int = 10
+    connect_retry_s: int = Field(
+        default=30, description="MYSQL_CONNECT_RETRY_S: keep trying to connect this long"
+    )
+    read_timeout_s: int = Field(
+        default=60,
+        description="MYSQL_READ_TIMEOUT_S: a server silent this long (handshake, or between "
+        "two packets of a result) is given up on, so a stalled server cannot hang a run",
+    )
     batch_rows: int = Field(default=5000, description="rows fetched per streamed batch")
 
     @property
@@ -96,25 +109,39 @@ class MySQLResource(ConfigurableResource):
     def connect(self) -> Iterator[pymysql.connections.Connection]:
         """A read-only, UTC, unbuffered connection with errors translated to what to fix."""
         with self.explain_errors():
-            conn = pymysql.connect(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self.password,
-                database=self.database,
-                connect_timeout=self.connect_timeout_s,
-                cursorclass=SSCursor,
-                conv=TEXT_DECODERS,
-                charset="utf8mb4",
-                init_command="SET time_zone = '+00:00'",
-                autocommit=True,
-            )
+            conn = self._connect_retrying()
         try:
             with self.explain_errors(), conn.cursor() as cur:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
         finally:
             conn.close()
+
+    def _connect_retrying(self) -> pymysql.connections.Connection:
+        deadline = time.monotonic() + self.connect_retry_s
+        delay = 1.0
+        while True:
+            try:
+                return pymysql.connect(
+                    host=self.host,
+                    port=self.port,
+                    user=self.user,
+                    password=self.password,
+                    database=self.database,
+                    connect_timeout=self.connect_timeout_s,
+                    read_timeout=self.read_timeout_s,
+                    write_timeout=self.read_timeout_s,
+                    cursorclass=SSCursor,
+                    conv=TEXT_DECODERS,
+                    charset="utf8mb4",
+                    init_command="SET time_zone = '+00:00'",
+                    autocommit=True,
+                )
+            except pymysql.err.OperationalError as e:
+                if e.args[0] != _CANNOT_CONNECT_NOW or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
 
     @contextmanager
     def explain_errors(self) -> Iterator[None]:
@@ -128,8 +155,9 @@ class MySQLResource(ConfigurableResource):
     def explain(self, code: int | None, detail: str) -> str:
         """One sentence saying what is wrong and which setting fixes it (never the password)."""
         if code in _CANNOT_CONNECT:
+            tried = f" for {self.connect_retry_s}s" if code == _CANNOT_CONNECT_NOW else ""
             return (
-                f"cannot reach MySQL at {self.address} — is it running? "
+                f"cannot reach MySQL at {self.address}{tried} — is it running? "
                 f"set MYSQL_HOST / MYSQL_PORT ({detail})"
             )
         if code in _ACCESS_DENIED:
