@@ -12,7 +12,7 @@ import pyarrow as pa
 from dagster import Definitions, in_process_executor
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
-from lake_assets.automation.alerts import lake_failure_alerts
+from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alerts
 from lake_assets.automation.jobs import daily_reports_job
 from lake_assets.automation.schedules import daily_reports_schedule
 from lake_assets.automation.sensors import late_reports_sensor
@@ -75,7 +75,7 @@ defs = Definitions(
     asset_checks=ALL_CHECKS,
     jobs=[daily_reports_job],
     schedules=[daily_reports_schedule],
-    sensors=[late_reports_sensor, lake_failure_alerts],
+    sensors=[late_reports_sensor, lake_failure_alerts, lake_alert_retries],
     resources=build_resources(settings),
     # The three steps run one after another; one process avoids a start-up per step.
     executor=in_process_executor,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,9 @@ DEFAULTS: dict[str, str] = {
     "LAKE_FRESHNESS_DEADLINE": "06:00",  # yesterday must be published by then (LAKE_TIMEZONE)
     "LAKE_RETRY_MAX": "3",  # retries of a step after a transient error
     "LAKE_RETRY_DELAY_S": "30",  # first retry delay; doubles, with jitter
+    "LAKE_ALERT_SNS_TOPIC_ARN": "",
+    "LAKE_ALERT_WEBHOOK_URL": "",  # http(s) only; redirects are refused
+    "DAGSTER_WEBSERVER_URL": "",  # base URL for run links in alerts
     "ATHENA_WORKGROUP": "primary",
     "ATHENA_OUTPUT_LOCATION": "",
 }
@@ -60,6 +64,9 @@ class LakeSettings:
     freshness_deadline: dt.time = dt.time(6, 0)
     retry_max: int = 3
     retry_delay_s: float = 30.0
+    alert_sns_topic_arn: str = ""
+    alert_webhook_url: str = ""
+    webserver_url: str = ""
 
     @property
     def is_s3(self) -> bool:
@@ -88,6 +95,11 @@ class LakeSettings:
             ),
             retry_max=_parse_int("LAKE_RETRY_MAX", get(env, "LAKE_RETRY_MAX"), 0),
             retry_delay_s=_parse_seconds("LAKE_RETRY_DELAY_S", get(env, "LAKE_RETRY_DELAY_S")),
+            alert_sns_topic_arn=_parse_arn(get(env, "LAKE_ALERT_SNS_TOPIC_ARN")),
+            alert_webhook_url=_parse_url(
+                "LAKE_ALERT_WEBHOOK_URL", get(env, "LAKE_ALERT_WEBHOOK_URL")
+            ),
+            webserver_url=_parse_url("DAGSTER_WEBSERVER_URL", get(env, "DAGSTER_WEBSERVER_URL")),
         )
 
 
@@ -174,3 +186,22 @@ def _parse_seconds(name: str, value: str) -> float:
     if seconds < 0:
         raise SettingsError(f"{name}={value!r} must be a number of seconds ≥ 0")
     return seconds
+
+
+def _parse_url(name: str, value: str) -> str:
+    """Empty, or an http(s) URL with a host (urllib would also open file:// or ftp://)."""
+    if not value:
+        return ""
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise SettingsError(f"{name}={value!r} must be an https:// (or http://) URL")
+    return value
+
+
+def _parse_arn(value: str) -> str:
+    if value and not value.startswith("arn:"):
+        raise SettingsError(
+            f"LAKE_ALERT_SNS_TOPIC_ARN={value!r} is not an ARN: "
+            "use arn:aws:sns:REGION:ACCOUNT:TOPIC"
+        )
+    return value

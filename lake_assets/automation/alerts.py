@@ -1,21 +1,46 @@
-"""`lake_failure_alerts`: when a run fails, say so where people look.
+"""Failed runs, said where people look, and never lost on the way.
 
-The message (job, days, failing step, first error line, and a link to the run when
-DAGSTER_WEBSERVER_URL is set) goes to an SNS topic (LAKE_ALERT_SNS_TOPIC_ARN) and/or a webhook
-(LAKE_ALERT_WEBHOOK_URL, e.g. Slack's incoming webhooks, which take {"text": …}). With neither
-set it is only logged.
+`lake_failure_alerts` sends each failed run's message (job, days, failing step, first error
+line, a link to the run when DAGSTER_WEBSERVER_URL is set) to an SNS topic
+(LAKE_ALERT_SNS_TOPIC_ARN) and/or a webhook (LAKE_ALERT_WEBHOOK_URL, e.g. Slack's incoming
+webhooks, which take {"text": …}); with neither it is only logged. Each destination is tried
+on its own. Dagster moves a run-failure sensor past a run even when the tick errors, so a
+delivery that fails is not raised: it is written onto the failed run as tags, and
+`lake_alert_retries` tries those destinations again, with backoff, until they take it.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Protocol
 
 import boto3
-from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+from dagster import (
+    DagsterInstance,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from lake_assets.settings import LakeSettings
+
+# On a failed run whose alert is still owed to some destination:
+PENDING = "lake/alert_pending"  # "true" while owed, "false" once delivered
+OWED_TO = "lake/alert_owed_to"  # comma-separated destinations: sns, webhook
+MESSAGE = "lake/alert_message"
+ATTEMPTS = "lake/alert_attempts"
+NEXT_AT = "lake/alert_next_at"  # unix time of the next try
+RETRY_EVERY_S = 60
+RETRY_BACKOFF_CAP_S = 3600
 
 
 def describe_days(tags: Mapping[str, str]) -> str:
@@ -61,26 +86,77 @@ def root_cause(error: ErrorInfo) -> str:
     return error.message
 
 
-def send_alert(message: str, sns_topic_arn: str | None, webhook_url: str | None) -> list[str]:
-    """Deliver `message`; returns where it went. Delivery errors propagate (the sensor tick
-    then shows them)."""
-    sent = []
-    if sns_topic_arn:
-        boto3.client("sns").publish(
-            TopicArn=sns_topic_arn, Subject="lake-assets run failed", Message=message
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a GET and drop the message: refuse it."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        return None
+
+
+def destinations(settings: LakeSettings) -> list[str]:
+    return [
+        name
+        for name, configured in (
+            ("sns", settings.alert_sns_topic_arn),
+            ("webhook", settings.alert_webhook_url),
         )
-        sent.append("sns")
-    if webhook_url:
-        request = urllib.request.Request(
-            webhook_url,
-            data=json.dumps({"text": message}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        if configured
+    ]
+
+
+def deliver(message: str, settings: LakeSettings, to: list[str]) -> dict[str, str]:
+    """Send `message` to each destination in `to`, each on its own; returns the ones that
+    failed, with why."""
+    failed: dict[str, str] = {}
+    for name in to:
+        try:
+            if name == "sns":
+                boto3.client("sns").publish(
+                    TopicArn=settings.alert_sns_topic_arn,
+                    Subject="lake-assets run failed",
+                    Message=message,
+                )
+            else:
+                _post(settings.alert_webhook_url, message)
+        except Exception as e:  # any failure of one destination must not stop the others
+            failed[name] = f"{type(e).__name__}: {e}"
+    return failed
+
+
+def _post(url: str, message: str) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"text": message}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(request, timeout=10) as response:
             response.read()
-        sent.append("webhook")
-    return sent
+    except urllib.error.HTTPError as e:
+        if 300 <= e.code < 400:
+            raise RuntimeError(
+                f"the webhook answered {e.code}, a redirect to {e.headers.get('Location')}: "
+                "set LAKE_ALERT_WEBHOOK_URL to the final address"
+            ) from None
+        raise
+
+
+def owe(instance: DagsterInstance, run_id: str, message: str, failed: dict[str, str]) -> None:
+    """Record on the run which destinations still owe its alert."""
+    attempts = int((instance.get_run_by_id(run_id).tags or {}).get(ATTEMPTS, "0")) + 1
+    delay = min(RETRY_EVERY_S * 2 ** (attempts - 1), RETRY_BACKOFF_CAP_S)
+    instance.add_run_tags(
+        run_id,
+        {
+            PENDING: "true" if failed else "false",
+            OWED_TO: ",".join(sorted(failed)),
+            MESSAGE: message,
+            ATTEMPTS: str(attempts),
+            NEXT_AT: str(int(time.time() + delay)),
+        },
+    )
 
 
 @run_failure_sensor(
@@ -97,12 +173,39 @@ def lake_failure_alerts(context: RunFailureSensorContext) -> None:
         if failures and failures[0].step_failure_data.error
         else context.failure_event.message
     )
-    message = format_alert(
-        run.job_name, run.run_id, run.tags, step, error, os.environ.get("DAGSTER_WEBSERVER_URL")
-    )
-    sent = send_alert(
-        message,
-        os.environ.get("LAKE_ALERT_SNS_TOPIC_ARN"),
-        os.environ.get("LAKE_ALERT_WEBHOOK_URL"),
-    )
+    settings = LakeSettings.from_env()
+    message = format_alert(run.job_name, run.run_id, run.tags, step, error, settings.webserver_url)
+    to = destinations(settings)
+    failed = deliver(message, settings, to)
+    sent = [d for d in to if d not in failed]
     context.log.info(f"alert ({', '.join(sent) or 'log only'}):\n{message}")
+    for name, why in failed.items():
+        context.log.error(f"alert to {name} failed, will be retried: {why}")
+    if failed:
+        owe(context.instance, run.run_id, message, failed)
+
+
+@sensor(
+    name="lake_alert_retries",
+    minimum_interval_seconds=RETRY_EVERY_S,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Delivers again the failure alerts a destination did not take, with backoff.",
+)
+def lake_alert_retries(context: SensorEvaluationContext) -> SkipReason:
+    settings = LakeSettings.from_env()
+    runs = context.instance.get_runs(
+        filters=RunsFilter(statuses=[DagsterRunStatus.FAILURE], tags={PENDING: "true"})
+    )
+    delivered, still = 0, 0
+    for run in runs:
+        if float(run.tags.get(NEXT_AT, "0")) > time.time():
+            still += 1
+            continue
+        owed = [d for d in run.tags.get(OWED_TO, "").split(",") if d]
+        failed = deliver(run.tags[MESSAGE], settings, owed)
+        for name, why in failed.items():
+            context.log.error(f"alert of run {run.run_id} to {name} failed again: {why}")
+        owe(context.instance, run.run_id, run.tags[MESSAGE], failed)
+        delivered += len(owed) - len(failed)
+        still += bool(failed)
+    return SkipReason(f"{delivered} owed alert(s) delivered; {still} run(s) still owed one")

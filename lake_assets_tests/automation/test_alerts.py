@@ -117,3 +117,88 @@ def test_range_runs_name_their_days() -> None:
     )
     assert "days: 2026-01-01…2026-01-31" in text
     assert "error: boom" in text and "more" not in text and "run:" not in text
+
+
+@pytest.fixture
+def picky_webhook() -> Iterator[tuple[str, list[str]]]:
+    """Answers every POST with a redirect, and records every request's method."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append("POST")
+            self.send_response(307)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            seen.append("GET")
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", seen
+    server.shutdown()
+
+
+def test_a_failing_destination_neither_stops_the_other_nor_loses_the_alert(
+    aws: None, webhook: tuple[str, list[dict]], lake_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import build_sensor_context
+
+    from lake_assets.automation import alerts
+
+    topic = "arn:aws:sns:us-east-1:123456789012:lake-alerts"  # not created yet: SNS fails
+    url, received = webhook
+    monkeypatch.setenv("LAKE_ALERT_SNS_TOPIC_ARN", topic)
+    monkeypatch.setenv("LAKE_ALERT_WEBHOOK_URL", url)
+    with instance_for_test() as instance:
+        context = failed_run_context(instance, lake_root)
+        lake_failure_alerts(context)  # does not raise: Dagster would skip the run for good
+        assert len(received) == 1, "the webhook got it although SNS failed"
+        run = instance.get_run_by_id(context.dagster_run.run_id)
+        assert (run.tags[alerts.PENDING], run.tags[alerts.OWED_TO]) == ("true", "sns")
+
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        assert sns.create_topic(Name="lake-alerts")["TopicArn"] == topic  # SNS is back
+        queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+
+        alerts.lake_alert_retries(build_sensor_context(instance=instance))
+        assert "Messages" not in sqs.receive_message(QueueUrl=queue), "backoff: not yet"
+        instance.add_run_tags(run.run_id, {alerts.NEXT_AT: "0"})  # the backoff has passed
+        alerts.lake_alert_retries(build_sensor_context(instance=instance))
+        [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
+        assert json.loads(message["Body"])["Message"] == received[0]["text"]
+        run = instance.get_run_by_id(run.run_id)
+        assert run.tags[alerts.PENDING] == "false"
+        assert len(received) == 1, "the webhook, which took it, is not sent it twice"
+
+
+def test_a_redirect_is_a_failed_delivery_never_a_get(
+    picky_webhook: tuple[str, list[str]], lake_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lake_assets.automation import alerts
+
+    url, seen = picky_webhook
+    monkeypatch.delenv("LAKE_ALERT_SNS_TOPIC_ARN", raising=False)
+    monkeypatch.setenv("LAKE_ALERT_WEBHOOK_URL", url)
+    with instance_for_test() as instance:
+        context = failed_run_context(instance, lake_root)
+        lake_failure_alerts(context)
+        run = instance.get_run_by_id(context.dagster_run.run_id)
+    assert seen == ["POST"]
+    assert run.tags[alerts.OWED_TO] == "webhook"
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "hooks.slack.com"])
+def test_only_http_webhooks_are_accepted(url: str) -> None:
+    from lake_assets.settings import LakeSettings, SettingsError
+
+    with pytest.raises(SettingsError, match="LAKE_ALERT_WEBHOOK_URL"):
+        LakeSettings.from_env({"LAKE_ALERT_WEBHOOK_URL": url})
