@@ -68,6 +68,14 @@ class LakeSettings:
     alert_webhook_url: str = ""
     webserver_url: str = ""
 
+    def __post_init__(self) -> None:
+        if self.freshness_deadline <= self.schedule_time:
+            raise SettingsError(
+                f"LAKE_FRESHNESS_DEADLINE={self.freshness_deadline:%H:%M} must be later in the "
+                f"day than LAKE_SCHEDULE_TIME={self.schedule_time:%H:%M}, when yesterday is "
+                "materialized"
+            )
+
     @property
     def is_s3(self) -> bool:
         return self.lake_root.startswith("s3://")

@@ -13,7 +13,7 @@ from lake_assets.assets.decoded import decoded_reports
 from lake_assets.assets.metadata import markdown_table, range_note
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.partitions import daily_partitions, date_to_path_value
-from lake_assets.policies import TABLE_FRESHNESS, TRANSIENT_RETRIES
+from lake_assets.policies import TRANSIENT_RETRIES
 from lake_assets.resources.catalog import (
     LakeCatalog,
     PartitionSpec,
@@ -30,7 +30,6 @@ from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     retry_policy=TRANSIENT_RETRIES,
-    freshness_policy=TABLE_FRESHNESS,
     deps=[decoded_reports],
     kinds={"glue", "athena"} if current_settings().is_s3 else {"duckdb"},
     group_name="reports",
