@@ -184,6 +184,7 @@ def _decode_day(
             stats={
                 "raw_rows": raw.rows,
                 "raw_attempt": raw.attempt,
+                "source_fingerprint": raw.stats.get("fingerprint"),
                 "channels": dict(channels),
                 "null_values": null_values,
                 "quarantined": sum(reasons.values()),

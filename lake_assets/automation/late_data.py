@@ -1,11 +1,19 @@
-"""Which past days changed in the source since they were extracted (the late-data sensor's
-decision), as plain functions of fingerprints, runs and the cursor."""
+"""Which past days the late-data sensor asks for again, as plain functions of fingerprints,
+runs and the cursor.
+
+A day is judged by what is *published*: the source fingerprint of the raw extract that the
+catalog's version of the day was decoded from. So a day whose raw zone is current but whose
+decode or publish failed still counts as changed. What was asked for is remembered per day
+(the cursor); a request whose run failed, leaving the day changed, is asked again after a
+backoff that doubles with each attempt.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
@@ -18,6 +26,7 @@ IN_FLIGHT = [
     DagsterRunStatus.STARTED,
 ]
 COMPARED = ("rows", "max_updated_at", "checksum")
+MAX_BACKOFF_S = 6 * 3600
 
 
 def fingerprint_key(fp: dict[str, object] | None) -> str:
@@ -26,20 +35,64 @@ def fingerprint_key(fp: dict[str, object] | None) -> str:
     return json.dumps([fp.get(k) for k in COMPARED])
 
 
-def changed_days(
-    source: dict[dt.date, dict[str, object]],
-    extracted: dict[dt.date, dict[str, object]],
-    requested: dict[str, str],
+@dataclass(frozen=True)
+class Asked:
+    """What the cursor remembers of a day: the source version last asked for, how many times,
+    and when last."""
+
+    target: str
+    attempts: int
+    at: float
+
+
+def backoff_s(attempts: int, interval_s: float) -> float:
+    return min(interval_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
+
+
+def days_to_request(
+    source: dict[dt.date, str],
+    published: dict[dt.date, str],
+    extracted: Iterable[dt.date],
+    asked: dict[dt.date, Asked],
     busy: set[dt.date],
+    now: float,
+    interval_s: float,
 ) -> list[dt.date]:
-    """Days extracted before whose source fingerprint differs now (late, updated or deleted
-    rows), except days being materialized now and changes already requested (the cursor)."""
+    """Extracted days whose published version is not the source's now (late, updated or
+    deleted rows, or a failed decode or publish), except days being materialized and days
+    asked for recently (within the backoff of their attempts) for the same source version."""
     out = []
-    for day, was in sorted(extracted.items()):
-        now = fingerprint_key(source.get(day))
-        if now != fingerprint_key(was) and day not in busy and requested.get(str(day)) != now:
-            out.append(day)
+    for day in sorted(extracted):
+        target = source.get(day, fingerprint_key(None))
+        if published.get(day) == target or day in busy:
+            continue
+        prev = asked.get(day)
+        if prev and prev.target == target and now - prev.at < backoff_s(prev.attempts, interval_s):
+            continue
+        out.append(day)
     return out
+
+
+def ask(asked: dict[dt.date, Asked], days: list[dt.date], source: dict[dt.date, str], now: float):
+    """The cursor after asking for `days`."""
+    out = dict(asked)
+    for day in days:
+        target = source.get(day, fingerprint_key(None))
+        prev = asked.get(day)
+        attempts = prev.attempts + 1 if prev and prev.target == target else 1
+        out[day] = Asked(target, attempts, now)
+    return out
+
+
+def dump_cursor(asked: dict[dt.date, Asked]) -> str:
+    return json.dumps({str(d): asdict(a) for d, a in sorted(asked.items())}, sort_keys=True)
+
+
+def load_cursor(cursor: str | None) -> dict[dt.date, Asked]:
+    body = json.loads(cursor) if cursor else {}
+    return {  # an entry of the earlier cursor format (a bare string) starts over
+        key_to_date(d): Asked(**a) for d, a in body.items() if isinstance(a, dict)
+    }
 
 
 def contiguous_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:

@@ -1,14 +1,15 @@
-"""`late_reports_sensor`: re-extract past days whose source rows changed after extraction.
+"""`late_reports_sensor`: re-run past days whose published version is not the source's.
 
 Each tick costs one grouped query (count, MAX(updated_at) and checksum per day over the
-look-back window) plus reading the raw zone's day manifests. Days never extracted belong to
-the schedule or a backfill and are left alone; days being materialized now are skipped; a
-change already requested is not requested again (the cursor, which Dagster persists).
+look-back window), one listing of the catalog, and reading the day manifests. Days never
+extracted belong to the schedule or a backfill and are left alone; days being materialized
+now are skipped; a day already asked for is asked again only after a backoff (the cursor,
+which Dagster persists), so a failed run is retried, not forgotten.
 """
 
 import datetime as dt
 import hashlib
-import json
+import time
 
 from dagster import (
     DefaultSensorStatus,
@@ -21,16 +22,21 @@ from dagster import (
 
 from lake_assets.automation.jobs import daily_reports_job
 from lake_assets.automation.late_data import (
-    changed_days,
+    Asked,
+    ask,
     contiguous_ranges,
     days_in_flight,
+    days_to_request,
+    dump_cursor,
     fingerprint_key,
+    load_cursor,
 )
-from lake_assets.partitions import daily_partitions, key_to_date
-from lake_assets.resources.lake import LakeResource
+from lake_assets.partitions import daily_partitions, date_to_path_value, key_to_date
+from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
+from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import current_settings
-from lake_assets.zones import RAW, DayPath, read_manifest
+from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
 
 _settings = current_settings()
 
@@ -49,49 +55,77 @@ def lookback_window(days: int) -> list[dt.date]:
     job=daily_reports_job,
     minimum_interval_seconds=_settings.late_sensor_interval_s,
     default_status=DefaultSensorStatus.STOPPED,
-    description="Requests the past days (look-back LAKE_LATE_LOOKBACK_DAYS) whose source rows "
-    "changed since they were extracted, as one run per contiguous range.",
+    description="Requests the past days (look-back LAKE_LATE_LOOKBACK_DAYS) whose published "
+    "version is not the source's any more, as one run per contiguous range; asks again, with "
+    "backoff, while a requested day stays changed.",
 )
 def late_reports_sensor(
-    context: SensorEvaluationContext, mysql: MySQLResource, lake: LakeResource
+    context: SensorEvaluationContext,
+    mysql: MySQLResource,
+    lake: LakeResource,
+    catalog: LakeCatalog,
 ) -> SensorResult | SkipReason:
     window = lookback_window(_settings.late_lookback_days)
     if not window:
         return SkipReason("no closed day yet")
     store = lake.store()
-    extracted = {}
-    for day in window:
-        manifest = read_manifest(store, DayPath(RAW, day))
-        if manifest is not None:
-            extracted[day] = manifest.stats["fingerprint"]
+    extracted = [d for d in window if read_manifest(store, DayPath(RAW, d)) is not None]
     if not extracted:
         return SkipReason("no day of the window has been extracted yet")
+    published = published_fingerprints(store, catalog.partitions(TABLE), extracted)
     with mysql.connect() as conn:
         source = {
-            d: fp.as_dict() for d, fp in mysql.fingerprints(conn, window[0], window[-1]).items()
+            d: fingerprint_key(fp.as_dict())
+            for d, fp in mysql.fingerprints(conn, window[0], window[-1]).items()
         }
-
-    requested: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    days = changed_days(source, extracted, requested, days_in_flight(context.instance))
-    cursor = {d: v for d, v in requested.items() if key_to_date(d) >= window[0]}
-    cursor.update({str(d): fingerprint_key(source.get(d)) for d in days})
+    now = time.time()
+    asked = {d: a for d, a in load_cursor(context.cursor).items() if d >= window[0]}
+    days = days_to_request(
+        source,
+        published,
+        extracted,
+        asked,
+        days_in_flight(context.instance),
+        now,
+        _settings.late_sensor_interval_s,
+    )
+    current = {d for d in extracted if published.get(d) == source.get(d, fingerprint_key(None))}
+    cursor = ask({d: a for d, a in asked.items() if d not in current}, days, source, now)
     if not days:
         return SensorResult(
-            skip_reason=SkipReason("no extracted day changed"),
-            cursor=json.dumps(cursor, sort_keys=True),
+            skip_reason=SkipReason("every extracted day is published as the source has it"),
+            cursor=dump_cursor(cursor),
         )
-    requests = [_run_request(first, last, cursor, days) for first, last in contiguous_ranges(days)]
-    context.log.info(f"source changed for {', '.join(map(str, days))}; requesting re-extraction")
-    return SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
+    requests = [
+        _run_request(first, last, [cursor[d] for d in days])
+        for first, last in contiguous_ranges(days)
+    ]
+    context.log.info(
+        f"{', '.join(map(str, days))}: the published version is not the source's; requesting"
+    )
+    return SensorResult(run_requests=requests, cursor=dump_cursor(cursor))
 
 
-def _run_request(
-    first: dt.date, last: dt.date, cursor: dict[str, str], days: list[dt.date]
-) -> RunRequest:
+def published_fingerprints(
+    store: LakeStore, catalog_days: dict[str, PartitionSpec], days: list[dt.date]
+) -> dict[dt.date, str]:
+    """For each day whose catalog version is the current decoded attempt, the fingerprint of
+    the source snapshot it came from (absent: unpublished, or published from an older decode)."""
+    out = {}
+    for day in days:
+        data = read_manifest(store, DayPath(DATA, day))
+        spec = catalog_days.get(date_to_path_value(day))
+        fingerprint = data.stats.get("source_fingerprint") if data else None
+        if fingerprint and data and published_attempt(spec) == data.attempt:
+            out[day] = fingerprint_key(fingerprint)
+    return out
+
+
+def _run_request(first: dt.date, last: dt.date, asked: list[Asked]) -> RunRequest:
     """A single day runs as that partition, so that it carries the `dagster/partition` tag
     that the run queue limits to one run per day (a scheduled run of the same day waits);
     a longer stretch runs as one single-run range."""
-    run_key = f"late-{first}-{last}-{_digest([cursor[str(d)] for d in days])}"
+    run_key = f"late-{first}-{last}-{_digest([f'{a.target}#{a.attempts}' for a in asked])}"
     trigger = {"lake/trigger": "late_reports_sensor"}
     if first == last:
         return RunRequest(run_key=run_key, partition_key=str(first), tags=trigger)

@@ -1,5 +1,6 @@
-"""late_reports_sensor against the real MariaDB: exactly the changed, extracted, idle days
-are requested, contiguous days as one range run; the cursor stops repeats; and running the
+"""late_reports_sensor against the real MariaDB: exactly the extracted, idle days whose
+published version is not the source's are requested, contiguous days as one range run; the
+cursor stops repeats until a backoff, so a failed run's days are asked again; and running the
 request re-extracts the day with no manual step."""
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from dagster import (
 )
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
-from lake_assets.automation.late_data import changed_days, contiguous_ranges
+from lake_assets.automation.late_data import (
+    Asked,
+    ask,
+    contiguous_ranges,
+    days_to_request,
+    fingerprint_key,
+    load_cursor,
+)
 from lake_assets.automation.sensors import late_reports_sensor
 from lake_assets.demo.seed import replace_days
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
@@ -42,18 +50,31 @@ def evaluate(instance, mysql: MySQLResource, lake_root: str, cursor: str | None 
     with build_sensor_context(
         instance=instance,
         cursor=cursor,
-        resources={"mysql": mysql, "lake": LakeResource(root=lake_root)},
+        resources=resources(mysql, lake_root),
     ) as context:
         return late_reports_sensor(context)
 
 
 def test_pure_decision_rules() -> None:
     d1, d2, d3 = (dt.date(2026, 1, i) for i in (1, 2, 3))
-    fp = {"rows": 1, "max_updated_at": "x", "checksum": 5}
-    source = {d1: fp, d2: {**fp, "checksum": 6}}  # d3's rows were all deleted
-    extracted = {d1: fp, d2: fp, d3: fp}
-    assert changed_days(source, extracted, {}, set()) == [d2, d3]
-    assert changed_days(source, extracted, {}, {d2}) == [d3], "busy days are left alone"
+    fp = fingerprint_key({"rows": 1, "max_updated_at": "x", "checksum": 5})
+    changed = fingerprint_key({"rows": 1, "max_updated_at": "x", "checksum": 6})
+    source = {d1: fp, d2: changed}  # d3's rows were all deleted
+    published = {d1: fp, d2: fp, d3: fp}
+
+    def decide(asked: dict, busy: set, now: float, published: dict = published) -> list:
+        return days_to_request(source, published, [d1, d2, d3], asked, busy, now, 900)
+
+    assert decide({}, set(), 0) == [d2, d3]
+    assert decide({}, {d2}, 0) == [d3], "busy days are left alone"
+    assert decide({}, set(), 0, {d2: fp}) == [d1, d2, d3], "unpublished d1 is stale"
+    asked = ask({}, [d2, d3], source, now=1000)
+    assert asked[d2] == Asked(changed, 1, 1000)
+    assert decide(asked, set(), 1000 + 899) == [], "asked for: quiet during the backoff"
+    assert decide(asked, set(), 1000 + 900) == [d2, d3], "still changed after it: again"
+    again = ask(asked, [d2], source, now=2000)
+    assert again[d2].attempts == 2
+    assert decide(again, set(), 2000 + 1799) == [d3], "the backoff doubles"
     assert contiguous_ranges([d3, d1, d2, dt.date(2026, 1, 7)]) == [
         (d1, d3),
         (dt.date(2026, 1, 7), dt.date(2026, 1, 7)),
@@ -105,6 +126,16 @@ def test_sensor_requests_changed_days_and_reextracts_them(
 
         again = evaluate(instance, mysql_resource, lake_root, result.cursor)
         assert again.run_requests == [], "the cursor remembers what was requested"
+        asked = load_cursor(result.cursor)
+        assert {d: a.attempts for d, a in asked.items()} == {DAYS[1]: 1, DAYS[2]: 1}
+        # that run failed: once the backoff has passed, the days are asked for again
+        stale = {d: Asked(a.target, a.attempts, a.at - 3600) for d, a in asked.items()}
+        from lake_assets.automation.late_data import dump_cursor
+
+        retried = evaluate(instance, mysql_resource, lake_root, dump_cursor(stale))
+        [request] = retried.run_requests
+        assert request.tags["dagster/asset_partition_range_end"] == str(DAYS[2])
+        assert load_cursor(retried.cursor)[DAYS[1]].attempts == 2
 
         running = DagsterRun(
             job_name="daily_reports_job",
@@ -130,3 +161,21 @@ def test_sensor_requests_changed_days_and_reextracts_them(
         assert read_manifest(LocalStore(lake_root), DayPath(RAW, DAYS[1])).rows == rows_before + 1
         instance.delete_run("busy-run")
         assert evaluate(instance, mysql_resource, lake_root).run_requests == []
+
+        # A late row on DAYS[3] is extracted, but its decode or publish never happens: the raw
+        # zone is current, the published day is not, and the sensor asks for it.
+        with source_conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO reports (device_id, date_start, created_at, encoded)"
+                " SELECT device_id, date_start, created_at, encoded FROM reports"
+                " WHERE date_start = %s LIMIT 1",
+                (DAYS[3],),
+            )
+        assert materialize(
+            [raw_reports],
+            resources=resources(mysql_resource, lake_root),
+            instance=instance,
+            partition_key=str(DAYS[3]),
+        ).success
+        [request] = evaluate(instance, mysql_resource, lake_root).run_requests
+        assert request.partition_key == str(DAYS[3])
