@@ -133,9 +133,11 @@ def _demo_days(days: int, end: str | None) -> list[dt.date]:
 @click.option("--end", default=None, help="last day (YYYY-MM-DD); default yesterday (UTC)")
 @click.option("--devices", default=25, show_default=True)
 @click.option("--seed", default=7, show_default=True, help="same seed, same data")
-def seed(days: int, end: str | None, devices: int, seed: int) -> None:
-    """Create the demo table and (re)generate its rows for the days; safe to run again."""
-    from lake_assets.demo.seed import ensure_schema, replace_days
+@click.option("--force", is_flag=True, help="seed a database the demo did not create")
+def seed(days: int, end: str | None, devices: int, seed: int, force: bool) -> None:
+    """Create the demo table and (re)generate its rows for the days; safe to run again.
+    A database that the demo did not create is refused (it deletes rows) unless --force."""
+    from lake_assets.demo.seed import NotADemoDatabase, ensure_schema, replace_days
 
     params = _mysql_params()
     database = str(params.pop("database"))
@@ -147,7 +149,10 @@ def seed(days: int, end: str | None, devices: int, seed: int) -> None:
             f"is it running? set MYSQL_HOST / MYSQL_PORT / MYSQL_USER ({e.args[-1]})"
         ) from None
     with conn:
-        ensure_schema(conn, database)
+        try:
+            ensure_schema(conn, database, force=force)
+        except NotADemoDatabase as e:
+            raise click.ClickException(str(e)) from None
         day_list = _demo_days(days, end)
         n = replace_days(conn, day_list, devices, seed=seed)
     click.echo(f"seeded {n:,} rows into {database}.reports for {day_list[0]} … {day_list[-1]}")

@@ -52,6 +52,26 @@ def test_demo_seed_is_repeatable(cli_env: str, source_conn: pymysql.Connection) 
 
 
 @pytest.mark.mysql
+def test_demo_seed_refuses_a_database_it_did_not_create(
+    cli_env: str, source_conn: pymysql.Connection
+) -> None:
+    with source_conn.cursor() as cur:  # a real source: its table, no demo marker
+        cur.execute("DROP TABLE lake_assets_demo")
+        cur.execute(
+            "INSERT INTO reports (device_id, date_start, created_at, encoded)"
+            " VALUES (1, '2026-01-01', NOW(), 'precious')"
+        )
+    code, out = invoke("demo", "seed", "--days", "1", "--end", "2026-01-01")
+    assert code == 1 and "was not created by `lake-assets demo seed`" in out
+    assert "--force" in out and "MYSQL_DATABASE" in out
+    with source_conn.cursor() as cur:
+        cur.execute("SELECT encoded FROM reports")
+        assert cur.fetchall() == (("precious",),), "nothing was touched"
+    code, out = invoke("demo", "seed", "--days", "1", "--end", "2026-01-01", "--force")
+    assert code == 0, out
+
+
+@pytest.mark.mysql
 def test_doctor_passes_then_names_what_is_wrong(
     cli_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

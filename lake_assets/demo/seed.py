@@ -133,11 +133,37 @@ def _malformed(k: int, midnight: dt.datetime) -> str | None:
 # -- MySQL ------------------------------------------------------------------------------------
 
 
-def ensure_schema(conn: pymysql.connections.Connection, database: str) -> None:
+# Created beside `reports` in every database the demo creates: seeding deletes rows, so it
+# refuses a database without it (a real source, named by mistake in MYSQL_DATABASE).
+MARKER_TABLE = "lake_assets_demo"
+
+
+class NotADemoDatabase(RuntimeError):
+    pass
+
+
+def ensure_schema(
+    conn: pymysql.connections.Connection, database: str, *, force: bool = False
+) -> None:
+    """Create the demo database, its `reports` table and its marker; an existing database
+    with tables but no marker is refused unless `force`."""
     with conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*), SUM(TABLE_NAME = %s) FROM information_schema.TABLES"
+            " WHERE TABLE_SCHEMA = %s",
+            (MARKER_TABLE, database),
+        )
+        tables, marked = cur.fetchone()
+        if tables and not marked and not force:
+            raise NotADemoDatabase(
+                f"database `{database}` exists and was not created by `lake-assets demo seed`, "
+                "which deletes and rewrites rows of `reports`: it was left untouched. Set "
+                "MYSQL_DATABASE to another name, or pass --force if it really is a demo copy"
+            )
         cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         cur.execute(f"USE `{database}`")
         cur.execute(REPORTS_DDL)
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (created_at DATETIME)")
 
 
 def replace_days(

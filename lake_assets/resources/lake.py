@@ -25,6 +25,18 @@ from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.s3 import S3Store
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Every file of a local lake (Parquet, manifests, schema) gets the mode a plain `open` would
+# give it: 0666 less the process umask (0644 with the usual 022; set a umask of 077 to keep
+# the lake private to its user).
+FILE_MODE = 0o666 & ~_umask()
+
+
 class LakeError(ExplainedFailure):
     """The lake cannot be written or read; the message says which setting to change (not
     retried: a retry would meet the same folder)."""
@@ -106,6 +118,7 @@ class LocalStore:
         self._mkdir(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
         try:
+            os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; lake files all follow the umask
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()

@@ -46,6 +46,7 @@ class S3Store:
         self.transfer = TransferConfig(
             multipart_threshold=MULTIPART_BYTES, multipart_chunksize=MULTIPART_BYTES
         )
+        sweep_stale_scratch()
 
     def key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -178,10 +179,30 @@ def _error_code(e: ClientError) -> str:
     return str(e.response.get("Error", {}).get("Code", ""))
 
 
+SCRATCH_MAX_AGE_S = 6 * 3600  # no transfer takes that long: older scratch files are debris
+
+
+def scratch_dir() -> Path:
+    return Path(tempfile.gettempdir(), "lake-assets-scratch")
+
+
+def sweep_stale_scratch(max_age_s: float = SCRATCH_MAX_AGE_S) -> int:
+    """Remove scratch files that a killed run (kill -9 skips every `finally`) left behind."""
+    cutoff, removed = time.time() - max_age_s, 0
+    for path in scratch_dir().glob("lake-*"):
+        with suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
+
+
 @contextmanager
 def _scratch_file(key: str, prefix: str) -> Iterator[Path]:
-    """A local temporary file for one object's transfer, removed afterwards whatever happens."""
-    fd, tmp = tempfile.mkstemp(suffix=Path(key).suffix, prefix=prefix)
+    """A local temporary file for one object's transfer, removed afterwards whatever happens
+    (and, after a kill, by the next store's `sweep_stale_scratch`)."""
+    scratch_dir().mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=Path(key).suffix, prefix=prefix, dir=scratch_dir())
     os.close(fd)
     path = Path(tmp)
     try:

@@ -34,3 +34,25 @@ def test_root_under_a_file_names_lake_root(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(LakeError, match="set LAKE_ROOT"):
         LakeResource(root=str(tmp_path / "file" / "lake")).store()
+
+
+def test_every_lake_file_gets_the_same_mode(tmp_path: Path) -> None:
+    """One policy: data files and manifests alike follow the umask (mkstemp alone gives 0600)."""
+    import os
+
+    from lake_assets.resources.lake import FILE_MODE
+
+    store = LocalStore(str(tmp_path))
+    with store.writing("raw/reports/date=20260101/a1/part-00000.parquet") as path:
+        path.write_bytes(b"rows")
+    store.put_bytes("raw/reports/date=20260101/_manifest.json", b"{}")
+    store.put_if("data/reports/date=20260101/_manifest.json", b"{}", None)
+    modes = {
+        p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777
+        for p in tmp_path.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
+    assert set(modes.values()) == {FILE_MODE}, modes
+    mask = os.umask(0)
+    os.umask(mask)
+    assert FILE_MODE == 0o666 & ~mask

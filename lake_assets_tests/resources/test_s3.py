@@ -89,3 +89,20 @@ def test_client_errors_say_what_to_fix(code: str, status: int, expected: str) ->
     message = explain_client_error(error, "write", "s3://b/k", "s3:PutObject")
     assert message.startswith("cannot write s3://b/k: ")
     assert expected in message
+
+
+def test_scratch_files_left_by_a_killed_run_are_swept(aws: None) -> None:
+    import os
+    import time
+
+    s3_module.scratch_dir().mkdir(exist_ok=True)
+    old = s3_module.scratch_dir() / "lake-upload-killed.parquet"
+    fresh = s3_module.scratch_dir() / "lake-upload-running.parquet"
+    for path in (old, fresh):
+        path.write_bytes(b"x")
+    stale = time.time() - s3_module.SCRATCH_MAX_AGE_S - 60
+    os.utime(old, (stale, stale))
+    store()  # a new store (each run makes one) sweeps
+    assert not old.exists(), "debris of a kill -9 is removed"
+    assert fresh.exists(), "a transfer in progress is left alone"
+    fresh.unlink()
