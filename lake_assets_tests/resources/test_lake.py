@@ -55,4 +55,4 @@ def test_every_lake_file_gets_the_same_mode(tmp_path: Path) -> None:
     assert set(modes.values()) == {FILE_MODE}, modes
     mask = os.umask(0)
     os.umask(mask)
-    assert FILE_MODE == 0o666 & ~mask
+    assert 0o666 & ~mask == FILE_MODE
