@@ -13,6 +13,7 @@ from dagster import Definitions, in_process_executor
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alerts
+from lake_assets.automation.dead_runs import lake_dead_runs
 from lake_assets.automation.freshness import freshness_job, freshness_schedule
 from lake_assets.automation.jobs import daily_reports_job
 from lake_assets.automation.schedules import daily_reports_schedule
@@ -76,7 +77,7 @@ defs = Definitions(
     asset_checks=ALL_CHECKS,
     jobs=[daily_reports_job, freshness_job],
     schedules=[daily_reports_schedule, freshness_schedule],
-    sensors=[late_reports_sensor, lake_failure_alerts, lake_alert_retries],
+    sensors=[late_reports_sensor, lake_failure_alerts, lake_alert_retries, lake_dead_runs],
     resources=build_resources(settings),
     # The three steps run one after another; one process avoids a start-up per step.
     executor=in_process_executor,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from dagster import AssetExecutionContext
 
+from lake_assets.automation.dead_runs import run_process_tags
 from lake_assets.partitions import key_to_date
 from lake_assets.resources.lake import LakeStore
 from lake_assets.retention import PublishedLookup, remove_unreferenced
@@ -19,7 +20,12 @@ PROGRESS_EVERY_S = 10.0
 
 
 def run_days(context: AssetExecutionContext) -> list[dt.date]:
-    """The days of this run: one for a daily run, all of them for a single-run range."""
+    """The days of this run: one for a daily run, all of them for a single-run range. Also
+    tags the run with the host and process running it, so that a kill is noticed
+    (automation/dead_runs.py)."""
+    tags = run_process_tags()
+    if any(context.run.tags.get(k) != v for k, v in tags.items()):
+        context.instance.add_run_tags(context.run.run_id, tags)
     return [key_to_date(k) for k in context.partition_keys]
 
 

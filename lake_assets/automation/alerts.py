@@ -21,6 +21,7 @@ from typing import Protocol
 import boto3
 from dagster import (
     DagsterInstance,
+    DagsterRun,
     DagsterRunStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
@@ -159,13 +160,31 @@ def owe(instance: DagsterInstance, run_id: str, message: str, failed: dict[str, 
     )
 
 
+OUR_STEPS = {"raw_reports", "decoded_reports", "reports_table", "yesterday_published"}
+
+
+def is_ours(instance: DagsterInstance, run: DagsterRun) -> bool:
+    """A run of this project's steps, whatever started it (a job, the UI, the CLI)."""
+    if run.execution_plan_snapshot_id is None:
+        return False
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    return any(step.key in OUR_STEPS for step in plan.steps)
+
+
+# A run-status sensor only sees runs launched from its code location unless it monitors all
+# of them, and `dagster asset materialize` runs have no code location: without this, a failed
+# CLI run (or one killed and marked failed by lake_dead_runs) would never be alerted. `is_ours`
+# keeps other code locations' runs out.
 @run_failure_sensor(
     name="lake_failure_alerts",
     default_status=DefaultSensorStatus.RUNNING,
+    monitor_all_code_locations=True,
     description="Posts failed runs to LAKE_ALERT_SNS_TOPIC_ARN and/or LAKE_ALERT_WEBHOOK_URL.",
 )
 def lake_failure_alerts(context: RunFailureSensorContext) -> None:
     run = context.dagster_run
+    if not is_ours(context.instance, run):
+        return
     failures = context.get_step_failure_events()
     step = failures[0].step_key if failures else None
     error = (

@@ -202,3 +202,32 @@ def test_only_http_webhooks_are_accepted(url: str) -> None:
 
     with pytest.raises(SettingsError, match="LAKE_ALERT_WEBHOOK_URL"):
         LakeSettings.from_env({"LAKE_ALERT_WEBHOOK_URL": url})
+
+
+def test_runs_of_other_code_are_not_alerted(
+    webhook: tuple[str, list[dict]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sensor watches every code location (CLI runs have none), so it picks its own."""
+    from dagster import asset
+
+    @asset
+    def someone_elses() -> None:
+        raise RuntimeError("not ours")
+
+    url, received = webhook
+    monkeypatch.setenv("LAKE_ALERT_WEBHOOK_URL", url)
+    with instance_for_test() as instance:
+        result = materialize([someone_elses], instance=instance, raise_on_error=False)
+        [failure] = [
+            r.dagster_event
+            for r in instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
+        ]
+        lake_failure_alerts(
+            build_run_status_sensor_context(
+                sensor_name="lake_failure_alerts",
+                dagster_event=failure,
+                dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(result.run_id),
+            ).for_run_failure()
+        )
+    assert received == []
