@@ -43,6 +43,10 @@ def start(env: dict[str, str], first: dt.date, last: dt.date) -> subprocess.Pope
 
 
 def run_both(env: dict[str, str]) -> None:
+    from dagster import DagsterInstance
+
+    # create the instance's storage once: two first processes would both migrate it
+    DagsterInstance.from_config(env["DAGSTER_HOME"]).dispose()
     procs = [start(env, first, last) for first, last in RANGES]
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     for proc, out in zip(procs, outputs, strict=True):

@@ -45,6 +45,8 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield endpoint
     finally:
+        # moto's state lives in this process, not in the server: the next test starts clean
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
         server.stop()
 
 

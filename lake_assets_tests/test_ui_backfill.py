@@ -105,11 +105,14 @@ def test_backfill_launched_from_the_ui_runs_as_one_run(
                 time.sleep(1)
         [repo] = repos
         assert {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]} == {
-            "daily_reports_schedule": "STOPPED"
+            "daily_reports_schedule": "STOPPED",
+            "freshness_schedule": "STOPPED",
         }
         assert {s["name"] for s in repo["sensors"]} >= {
             "late_reports_sensor",
             "lake_failure_alerts",
+            "lake_alert_retries",
+            "lake_dead_runs",
         }
         checks = {
             n["assetKey"]["path"][0]: {c["name"] for c in n["assetChecksOrError"]["checks"]}
