@@ -27,12 +27,7 @@ from dagster import (
     sensor,
 )
 
-HOST, PID = "lake/host", "lake/pid"
-
-
-def run_process_tags() -> dict[str, str]:
-    """The tags a step puts on its run: where it runs."""
-    return {HOST: socket.gethostname(), PID: str(os.getpid())}
+from lake_assets.run_tags import HOST, PID
 
 
 def pid_alive(pid: int) -> bool:

@@ -3,6 +3,7 @@ stays STARTED until lake_dead_runs marks it failed, and the failure is alerted."
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from dagster import (
 
 from lake_assets.automation.alerts import lake_failure_alerts
 from lake_assets.automation.dead_runs import HOST, PID, dead_runs, lake_dead_runs
+from lake_assets.automation.late_data import days_in_flight
 from lake_assets_tests.automation.test_alerts import webhook  # noqa: F401
 from lake_assets_tests.conftest import REPO
 from lake_assets_tests.test_bad_settings import silent_server
@@ -37,16 +39,32 @@ def wait_for(condition, timeout_s: float = 120) -> None:
         time.sleep(0.2)
 
 
-def started_run(home: Path, timeout_s: float = 90):
+def started_run(home: Path):
     """The run once its step has tagged it with its process (polled, not slept for)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    found: list = []
+
+    def tagged() -> bool:
         with DagsterInstance.from_config(str(home)) as instance:
-            runs = [r for r in instance.get_runs() if PID in r.tags]
-            if runs:
-                return runs[0]
-        time.sleep(0.2)
-    raise AssertionError("the run never started its step")
+            found[:] = [r for r in instance.get_runs() if PID in r.tags]
+        return bool(found)
+
+    wait_for(tagged, timeout_s=90)
+    return found[0]
+
+
+def start_cli_run(env: dict[str, str]) -> subprocess.Popen:
+    """`dagster asset materialize` of one day; with a silent source it waits in its step."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "dagster", "asset", "materialize"),
+            *("-m", "lake_assets.definitions", "--select", "raw_reports"),
+            *("--partition", "2026-01-01"),
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.slow
@@ -68,17 +86,7 @@ def test_a_killed_cli_run_is_marked_failed_and_alerted(
             "MYSQL_PORT": str(port),
             "MYSQL_READ_TIMEOUT_S": "600",
         }
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "dagster", "asset", "materialize"),
-                *("-m", "lake_assets.definitions", "--select", "raw_reports"),
-                *("--partition", "2026-01-01"),
-            ],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_cli_run(env)
         run = started_run(home)
         assert int(run.tags[PID]) == proc.pid
         os.kill(proc.pid, signal.SIGKILL)
@@ -88,8 +96,10 @@ def test_a_killed_cli_run_is_marked_failed_and_alerted(
     monkeypatch.delenv("LAKE_ALERT_SNS_TOPIC_ARN", raising=False)
     with DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED
+        assert dt.date(2026, 1, 1) in days_in_flight(instance), "held by a dead run"
         assert [r.run_id for r in dead_runs(instance, run.tags[HOST])] == [run.run_id]
         lake_dead_runs(build_sensor_context(instance=instance))
+        assert days_in_flight(instance) == set(), "the late-data sensor may ask for it again"
         failed = instance.get_run_by_id(run.run_id)
         assert failed.status == DagsterRunStatus.FAILURE
         [event] = [
@@ -142,23 +152,12 @@ def test_under_the_daemon_a_killed_run_is_failed_and_alerted_in_bounded_time(
         try:
             # a run-status sensor starts from its first tick: kill only once it has had one
             wait_for(lambda: "Initiating lake_failure_alerts" in read(tmp_path / "daemon.log"))
-            proc = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "dagster", "asset", "materialize"),
-                    *("-m", "lake_assets.definitions", "--select", "raw_reports"),
-                    *("--partition", "2026-01-01"),
-                ],
-                env=env,
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            proc = start_cli_run(env)
             run = started_run(home)
             os.kill(proc.pid, signal.SIGKILL)
             killed_at = time.monotonic()
             proc.wait(30)
-            while not received and time.monotonic() - killed_at < 150:
-                time.sleep(0.5)
+            wait_for(lambda: bool(received), timeout_s=150)
             took = time.monotonic() - killed_at
         finally:
             daemon.terminate()
