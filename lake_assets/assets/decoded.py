@@ -8,6 +8,8 @@ visible through the table only when `reports_table` publishes them.
 import datetime as dt
 import decimal
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -152,16 +154,18 @@ def _decode_day(
         ) as quarantine_out,
     ):
         keys = [f.key for f in raw.files]
-        for batch in iter_batches(store, keys, ["id", "device_id", "encoded"], DECODE_BATCH_ROWS):
-            decoded = decode_reports(batch["id"], batch["device_id"], batch["encoded"])
-            readings_out.write(decoded.readings)
-            quarantine_out.write(decoded.quarantine)
-            reasons.update(decoded.reason_counts())
-            channels.update(_channel_counts(decoded.readings))
-            null_values += decoded.readings.column("value").null_count
-            if not preview and decoded.readings.num_rows:
-                preview = _preview(decoded.readings)
-            progress.add(decoded.readings.num_rows, batch.nbytes)
+        with _raw_replaced_meanwhile(store, day, raw):
+            batches = iter_batches(store, keys, ["id", "device_id", "encoded"], DECODE_BATCH_ROWS)
+            for batch in batches:
+                decoded = decode_reports(batch["id"], batch["device_id"], batch["encoded"])
+                readings_out.write(decoded.readings)
+                quarantine_out.write(decoded.quarantine)
+                reasons.update(decoded.reason_counts())
+                channels.update(_channel_counts(decoded.readings))
+                null_values += decoded.readings.column("value").null_count
+                if not preview and decoded.readings.num_rows:
+                    preview = _preview(decoded.readings)
+                progress.add(decoded.readings.num_rows, batch.nbytes)
         data_files, q_files = readings_out.close(), quarantine_out.close()
 
         common = {
@@ -203,6 +207,24 @@ def _decode_day(
         f"{quarantine.rows:,} quarantined {dict(reasons) or ''}"
     )
     return data, quarantine
+
+
+@contextmanager
+def _raw_replaced_meanwhile(store: LakeStore, day: dt.date, raw: DayManifest) -> Iterator[None]:
+    """A later run may re-extract the day while this one reads the raw attempt, and its
+    retention then deletes that attempt. Reading fails; that is a retry (which reads the new
+    raw extract), not a broken lake."""
+    try:
+        yield
+    except Exception as e:
+        now = read_manifest(store, DayPath(RAW, day))
+        if now is None or now.attempt == raw.attempt:
+            raise
+        raise ExplainedFailure(
+            f"decode {day}: the raw extract {raw.attempt} was replaced by a later run's "
+            f"{now.attempt} while it was read; retrying on the new one",
+            retryable=True,
+        ) from e
 
 
 def _mirror_quarantine(

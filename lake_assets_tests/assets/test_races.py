@@ -240,3 +240,28 @@ def assert_one_consistent_version(setup: dict[str, Any], label: str) -> None:
     if isinstance(catalog, DuckDBCatalogResource):
         _, [(count,)] = catalog.query("SELECT count(*) FROM reports WHERE date = '20260101'")
         assert count == data.rows, label
+
+
+def test_a_raw_extract_replaced_while_it_is_decoded_is_a_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run B re-extracts the day while run A reads the raw attempt that B's retention then
+    deletes: A's decode retries on B's extract instead of failing on a missing file."""
+    from lake_assets.assets import decoded as decoded_module
+
+    root = str(tmp_path / "lake")
+    setup = {"root": root, "catalog": DuckDBCatalogResource(path=f"{root}/catalog.duckdb")}
+    assert run(setup, SOURCE_A, assets=[raw_reports])
+    real = decoded_module.iter_batches
+    calls = []
+
+    def b_extracts_first(*args: Any, **kwargs: Any):
+        if not calls:
+            calls.append("b")
+            assert run(setup, SOURCE_B, assets=[raw_reports]), "B re-extracts the day"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(decoded_module, "iter_batches", b_extracts_first)
+    assert run(setup, SOURCE_B, assets=[decoded_reports, reports_table])
+    data = read_manifest(LocalStore(root), DayPath(DATA, DATE))
+    assert data.rows == 4 * 5, "A decoded B's extract"
