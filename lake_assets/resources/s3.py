@@ -134,9 +134,22 @@ class S3Store:
         try:
             yield
         finally:
-            with self._errors("delete from", key, "s3:DeleteObject"), suppress(ClientError):
-                # only our own lease: if it expired and was taken over, the new holder keeps it
+            self._release(key, mine)
+
+    def _release(self, key: str, mine: str) -> None:
+        """Delete our own lease only: if it expired and was taken over, the new holder keeps
+        it. S3 deletes conditionally (If-Match); an S3-compatible store that does not is
+        asked whether the lease is still ours first."""
+        with self._errors("delete from", key, "s3:DeleteObject"):
+            try:
                 self.client.delete_object(Bucket=self.bucket, Key=self.key(key), IfMatch=mine)
+                return
+            except ClientError as e:
+                if _error_code(e) in _CONDITION_LOST | {"NoSuchKey", "404"}:
+                    return
+            if self.get_versioned(key)[1] == mine:
+                with suppress(self.client.exceptions.NoSuchKey):
+                    self.client.delete_object(Bucket=self.bucket, Key=self.key(key))
 
     def list_sizes(self, prefix: str) -> dict[str, int]:
         base = self.key(prefix)

@@ -6,6 +6,7 @@ import json
 import time
 
 import boto3
+import pytest
 
 from lake_assets.resources import s3 as s3_module
 from lake_assets.resources.lake import LakeStore, LocalStore
@@ -72,3 +73,24 @@ def test_the_s3_lease_excludes_others_and_an_expired_one_is_taken_over(aws: None
     with any_store.lock("catalog-reports"):
         lease = json.loads(any_store.get_bytes(key))
         assert lease["expires"] > time.time() + s3_module.LOCK_LEASE_S - 60
+
+
+def test_the_lease_is_released_where_conditional_deletes_are_not_supported(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An S3-compatible store without If-Match on DELETE must not keep the lock for the
+    lease's 10 minutes."""
+    from botocore.exceptions import ClientError
+
+    store = S3Store(f"s3://{BUCKET}/lake", boto3.client("s3"))
+    real = store.client.delete_object
+
+    def no_conditions(**kwargs: object) -> object:
+        if "IfMatch" in kwargs:
+            raise ClientError({"Error": {"Code": "NotImplemented"}}, "DeleteObject")
+        return real(**kwargs)
+
+    monkeypatch.setattr(store.client, "delete_object", no_conditions)
+    with store.lock("catalog-reports"):
+        pass
+    assert store.get_bytes("_locks/catalog-reports.json") is None
