@@ -49,10 +49,24 @@ def only_transient_retried(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def lake_full(where: str) -> str:
+    return (
+        f"the disk holding the lake at {where} is full — free space, or set LAKE_ROOT to a "
+        "folder on another disk"
+    )
+
+
+def lake_unwritable(where: str, reason: str) -> str:
+    return (
+        f"cannot write the lake at {where} ({reason}) — set LAKE_ROOT to a writable folder "
+        "or s3://bucket/prefix"
+    )
+
+
 def explain_os_error(e: OSError) -> str:
-    where = f" ({e.filename})" if e.filename else ""
+    where = e.filename or "LAKE_ROOT"
     if e.errno == errno.ENOSPC:
-        return f"the disk holding the lake is full{where} — free space, or set LAKE_ROOT elsewhere"
+        return lake_full(where)
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR):
-        return f"cannot write the lake{where}: {e.strerror} — set LAKE_ROOT to a writable folder"
+        return lake_unwritable(where, e.strerror)
     return f"{type(e).__name__}: {e}"

@@ -21,7 +21,7 @@ from dagster import ConfigurableResource
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from lake_assets.errors import ExplainedFailure
+from lake_assets.errors import ExplainedFailure, lake_full, lake_unwritable
 from lake_assets.resources.s3 import S3Store
 
 
@@ -193,14 +193,8 @@ class LocalStore:
 
     def _unwritable(self, e: OSError) -> LakeError:
         if e.errno == errno.ENOSPC:
-            return LakeError(
-                f"the disk holding the lake at {self.root} is full — free space, or set "
-                "LAKE_ROOT to a folder on another disk"
-            )
-        return LakeError(
-            f"cannot write the lake at {self.root} ({e.strerror}) — "
-            "set LAKE_ROOT to a writable folder or s3://bucket/prefix"
-        )
+            return LakeError(lake_full(self.root))
+        return LakeError(lake_unwritable(self.root, e.strerror))
 
     def check_writable(self) -> None:
         """Fail early, with the fix, when the lake folder cannot be written: by writing and
