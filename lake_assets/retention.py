@@ -27,19 +27,26 @@ PublishedLookup = Callable[[dt.date], str | None]
 
 
 def day_pointers(
-    store: LakeStore, day: dt.date, published: PublishedLookup | None
+    store: LakeStore, day: dt.date, zones: Collection[str], published: PublishedLookup | None
 ) -> dict[str, list[str | None]]:
-    """Every pointer of the day, by zone (None where a pointer does not exist yet)."""
-    raw = read_manifest(store, DayPath(RAW, day))
-    data = read_manifest(store, DayPath(DATA, day))
-    mirror = read_manifest(store, DayPath(QUARANTINE, day))
-    linked = data.linked_zone(QUARANTINE) if data else None
-    pointers: dict[str, list[str | None]] = {
-        RAW: [raw.attempt if raw else None],
-        QUARANTINE: [mirror.attempt if mirror else None, linked.attempt if linked else None],
-    }
-    if published is not None:
-        pointers[DATA] = [data.attempt if data else None, published(day)]
+    """Every pointer of the day in `zones`, read now (None where one does not exist yet)."""
+
+    def attempt(zone: str) -> str | None:
+        manifest = read_manifest(store, DayPath(zone, day))
+        return manifest.attempt if manifest else None
+
+    pointers: dict[str, list[str | None]] = {}
+    if RAW in zones:
+        pointers[RAW] = [attempt(RAW)]
+    if DATA in zones or QUARANTINE in zones:
+        data = read_manifest(store, DayPath(DATA, day))
+        if DATA in zones:
+            if published is None:
+                raise ValueError("the data zone's retention needs the catalog's published attempt")
+            pointers[DATA] = [data.attempt if data else None, published(day)]
+        if QUARANTINE in zones:
+            linked = data.linked_zone(QUARANTINE) if data else None
+            pointers[QUARANTINE] = [attempt(QUARANTINE), linked.attempt if linked else None]
     return pointers
 
 
@@ -52,9 +59,7 @@ def remove_unreferenced(
 ) -> int:
     """Apply the rule to the day's attempts in `zones`; returns the number of files deleted.
     The data zone needs `published` (its catalog pointer)."""
-    if DATA in zones and published is None:
-        raise ValueError("the data zone's retention needs the catalog's published attempt")
-    pointers = day_pointers(store, day, published if DATA in zones else None)
+    pointers = day_pointers(store, day, zones, published)
     removed = 0
     for zone in zones:
         named = pointers[zone]
