@@ -45,6 +45,16 @@ class Asked:
     at: float
 
 
+def source_key(source: dict[dt.date, str], day: dt.date) -> str:
+    """The day's source fingerprint key (a day without rows has the empty day's)."""
+    return source.get(day, fingerprint_key(None))
+
+
+def is_current(day: dt.date, source: dict[dt.date, str], published: dict[dt.date, str]) -> bool:
+    """The published version of the day is what the source has now."""
+    return published.get(day) == source_key(source, day)
+
+
 def backoff_s(attempts: int, interval_s: float) -> float:
     return min(interval_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
 
@@ -63,9 +73,9 @@ def days_to_request(
     asked for recently (within the backoff of their attempts) for the same source version."""
     out = []
     for day in sorted(extracted):
-        target = source.get(day, fingerprint_key(None))
-        if published.get(day) == target or day in busy:
+        if is_current(day, source, published) or day in busy:
             continue
+        target = source_key(source, day)
         prev = asked.get(day)
         if prev and prev.target == target and now - prev.at < backoff_s(prev.attempts, interval_s):
             continue
@@ -77,7 +87,7 @@ def ask(asked: dict[dt.date, Asked], days: list[dt.date], source: dict[dt.date, 
     """The cursor after asking for `days`."""
     out = dict(asked)
     for day in days:
-        target = source.get(day, fingerprint_key(None))
+        target = source_key(source, day)
         prev = asked.get(day)
         attempts = prev.attempts + 1 if prev and prev.target == target else 1
         out[day] = Asked(target, attempts, now)

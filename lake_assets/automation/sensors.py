@@ -29,6 +29,7 @@ from lake_assets.automation.late_data import (
     days_to_request,
     dump_cursor,
     fingerprint_key,
+    is_current,
     load_cursor,
 )
 from lake_assets.partitions import daily_partitions, date_to_path_value, key_to_date
@@ -89,8 +90,8 @@ def late_reports_sensor(
         now,
         _settings.late_sensor_interval_s,
     )
-    current = {d for d in extracted if published.get(d) == source.get(d, fingerprint_key(None))}
-    cursor = ask({d: a for d, a in asked.items() if d not in current}, days, source, now)
+    still_stale = {d: a for d, a in asked.items() if not is_current(d, source, published)}
+    cursor = ask(still_stale, days, source, now)
     if not days:
         return SensorResult(
             skip_reason=SkipReason("every extracted day is published as the source has it"),
