@@ -137,7 +137,13 @@ def _demo_days(days: int, end: str | None) -> list[dt.date]:
 def seed(days: int, end: str | None, devices: int, seed: int, force: bool) -> None:
     """Create the demo table and (re)generate its rows for the days; safe to run again.
     A database that the demo did not create is refused (it deletes rows) unless --force."""
-    from lake_assets.demo.seed import NotADemoDatabase, ensure_schema, replace_days
+    from lake_assets.demo.seed import (
+        NotADemoDatabase,
+        ensure_schema,
+        replace_days,
+        replace_devices,
+        replace_events,
+    )
 
     params = _mysql_params()
     database = str(params.pop("database"))
@@ -155,7 +161,12 @@ def seed(days: int, end: str | None, devices: int, seed: int, force: bool) -> No
             raise click.ClickException(str(e)) from None
         day_list = _demo_days(days, end)
         n = replace_days(conn, day_list, devices, seed=seed)
-    click.echo(f"seeded {n:,} rows into {database}.reports for {day_list[0]} … {day_list[-1]}")
+        n_devices = replace_devices(conn, devices)
+        n_events = replace_events(conn, day_list, devices)
+    click.echo(
+        f"seeded {n:,} rows into {database}.reports, {n_events:,} into device_events for "
+        f"{day_list[0]} … {day_list[-1]}, and {n_devices} devices"
+    )
 
 
 @demo.command(name="range")
@@ -190,6 +201,23 @@ def _report(resources: dict[str, Any]) -> None:
         decoded = read_decoded(store, dt.datetime.strptime(date, "%Y%m%d").date())
         out.append((date, readings, decoded[1].rows if decoded else None, mean_temp))
     print_table(["date", "readings", "quarantined", "mean_temp_c"], out)
+    _report_sites(resources["catalog"])
+
+
+def _report_sites(catalog: Any) -> None:
+    """Mean temperature per site: the readings joined with the copied `devices` table."""
+    try:
+        names, rows = catalog.query(
+            "SELECT d.site, count(DISTINCT r.device_id) AS devices,"
+            " round(avg(r.value), 2) AS mean_temp_c"
+            " FROM reports r JOIN devices d ON d.device_id = r.device_id"
+            " WHERE r.channel = 'temperature' GROUP BY d.site ORDER BY d.site"
+        )
+    except Exception as e:  # no `devices` copy in this lake: say so, the rest stands
+        click.echo(f"\n(no per-site figures: the `devices` copy is not in the catalog: {e})")
+        return
+    click.echo()
+    print_table(names, rows)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alerts
 from lake_assets.automation.dead_runs import lake_dead_runs
 from lake_assets.automation.freshness import freshness_job, freshness_schedule
-from lake_assets.automation.jobs import daily_reports_job
-from lake_assets.automation.schedules import daily_reports_schedule
+from lake_assets.automation.jobs import HAS_FULL_COPIES, daily_reports_job, full_copies_job
+from lake_assets.automation.schedules import daily_reports_schedule, full_copies_schedule
 from lake_assets.automation.sensors import late_reports_sensor
 from lake_assets.checks.checks import ALL_CHECKS
+from lake_assets.copies.assets import build_copy
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.glue import GlueCatalogResource
@@ -72,11 +73,18 @@ def return_freed_arrow_memory_promptly() -> None:
 
 return_freed_arrow_memory_promptly()
 
+# One asset and one blocking check per table copy declared in the copies file.
+copies = [build_copy(spec, settings) for spec in settings.copies]
+
 defs = Definitions(
-    assets=[raw_reports, decoded_reports, reports_table],
-    asset_checks=ALL_CHECKS,
-    jobs=[daily_reports_job, freshness_job],
-    schedules=[daily_reports_schedule, freshness_schedule],
+    assets=[raw_reports, decoded_reports, reports_table, *(asset for asset, _ in copies)],
+    asset_checks=[*ALL_CHECKS, *(check for _, check in copies)],
+    jobs=[daily_reports_job, freshness_job, *([full_copies_job] if HAS_FULL_COPIES else [])],
+    schedules=[
+        daily_reports_schedule,
+        freshness_schedule,
+        *([full_copies_schedule] if HAS_FULL_COPIES else []),
+    ],
     sensors=[late_reports_sensor, lake_failure_alerts, lake_alert_retries, lake_dead_runs],
     resources=build_resources(settings),
     # The three steps run one after another; one process avoids a start-up per step.

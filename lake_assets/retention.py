@@ -20,26 +20,30 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 
 from lake_assets.resources.lake import LakeStore
-from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, attempt_of, read_manifest
+from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
 
 # The catalog's published attempt of a day (None if unpublished), read when called.
-PublishedLookup = Callable[[dt.date], str | None]
+PublishedLookup = Callable[[dt.date | None], str | None]
 
 
 def day_pointers(
-    store: LakeStore, day: dt.date, zones: Collection[str], published: PublishedLookup | None
+    store: LakeStore,
+    day: dt.date | None,
+    zones: Collection[str],
+    published: PublishedLookup | None,
+    table: str = TABLE,
 ) -> dict[str, list[str | None]]:
     """Every pointer of the day in `zones`, read now (None where one does not exist yet)."""
 
     def attempt(zone: str) -> str | None:
-        manifest = read_manifest(store, DayPath(zone, day))
+        manifest = read_manifest(store, DayPath(zone, day, table))
         return manifest.attempt if manifest else None
 
     pointers: dict[str, list[str | None]] = {}
     if RAW in zones:
         pointers[RAW] = [attempt(RAW)]
     if DATA in zones or QUARANTINE in zones:
-        data = read_manifest(store, DayPath(DATA, day))
+        data = read_manifest(store, DayPath(DATA, day, table))
         if DATA in zones:
             if published is None:
                 raise ValueError("the data zone's retention needs the catalog's published attempt")
@@ -52,22 +56,24 @@ def day_pointers(
 
 def remove_unreferenced(
     store: LakeStore,
-    day: dt.date,
+    day: dt.date | None,
     zones: Collection[str],
     published: PublishedLookup | None = None,
     abandoned: Collection[str] = (),
+    table: str = TABLE,
 ) -> int:
-    """Apply the rule to the day's attempts in `zones`; returns the number of files deleted.
-    The data zone needs `published` (its catalog pointer)."""
-    pointers = day_pointers(store, day, zones, published)
+    """Apply the rule to the day's attempts in `zones` of `table` (day None: an unpartitioned
+    table); returns the number of files deleted. The data zone needs `published` (its catalog
+    pointer)."""
+    pointers = day_pointers(store, day, zones, published, table)
     removed = 0
     for zone in zones:
         named = pointers[zone]
-        path = DayPath(zone, day)
+        path = DayPath(zone, day, table)
         by_attempt: dict[str, list[str]] = defaultdict(list)
         for key in store.list_keys(path.prefix):
             attempt = attempt_of(key, path)
-            if attempt is not None and not attempt.startswith((".", "_")):
+            if attempt is not None and not attempt.startswith((".", "_", "date=")):
                 by_attempt[attempt].append(key)
         for attempt, keys in by_attempt.items():
             if attempt in named:

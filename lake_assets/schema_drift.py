@@ -16,7 +16,7 @@ from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.lake import LakeStore
 from lake_assets.resources.mysql_types import SourceColumn
 
-SCHEMA_KEY = "raw/reports/_schema.json"
+SCHEMA_KEY = "raw/reports/_schema.json"  # schema_key(RAW, "reports")
 
 
 class SchemaDrift(ExplainedFailure):
@@ -60,20 +60,28 @@ def compare(accepted: dict[str, dict[str, object]], columns: list[SourceColumn])
     return drift
 
 
-def accept_or_refuse(store: LakeStore, columns: list[SourceColumn]) -> Drift:
+def schema_key(zone: str, table: str) -> str:
+    """Where a daily table's accepted schema lives: `raw/reports/_schema.json`, and for a
+    daily copy `data/<table>/_schema.json`."""
+    return f"{zone}/{table}/_schema.json"
+
+
+def accept_or_refuse(
+    store: LakeStore, columns: list[SourceColumn], key: str = SCHEMA_KEY, table: str = "reports"
+) -> Drift:
     """Raise SchemaDrift for a breaking change; record an additive one (or the first schema)."""
-    stored = store.get_bytes(SCHEMA_KEY)
+    stored = store.get_bytes(key)
     if stored is None:
-        store.put_bytes(SCHEMA_KEY, json.dumps(_describe(columns), indent=2).encode())
+        store.put_bytes(key, json.dumps(_describe(columns), indent=2).encode())
         return Drift()
     drift = compare(json.loads(stored), columns)
     if drift.breaking:
         raise SchemaDrift(
-            "the source table `reports` changed: "
+            f"the source table `{table}` changed: "
             + "; ".join(drift.breaking + drift.added)
-            + ". The raw zone was not written. If the change is intended, migrate the lake's "
-            f"older days (or start a new LAKE_ROOT) and delete {SCHEMA_KEY} to accept it."
+            + ". Nothing was written. If the change is intended, migrate the lake's "
+            f"older days (or start a new LAKE_ROOT) and delete {key} to accept it."
         )
     if drift.added:
-        store.put_bytes(SCHEMA_KEY, json.dumps(_describe(columns), indent=2).encode())
+        store.put_bytes(key, json.dumps(_describe(columns), indent=2).encode())
     return drift

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dagster import EnvVar
 from dotenv import load_dotenv
 
+from lake_assets.copies.config import CopiesConfigError, load_copies
+from lake_assets.copies.spec import TableSpec
+
 DEFAULTS: dict[str, str] = {
     "MYSQL_HOST": "127.0.0.1",
     "MYSQL_PORT": "3306",
@@ -44,6 +47,8 @@ DEFAULTS: dict[str, str] = {
     "DAGSTER_WEBSERVER_URL": "",  # base URL for run links in alerts
     "ATHENA_WORKGROUP": "primary",
     "ATHENA_OUTPUT_LOCATION": "",
+    # table copies: a YAML file; unset → ./copies.yaml if it exists, else no copies
+    "LAKE_COPIES": "",
 }
 
 
@@ -67,6 +72,8 @@ class LakeSettings:
     alert_sns_topic_arn: str = ""
     alert_webhook_url: str = ""
     webserver_url: str = ""
+    copies_file: str = ""  # the copies file read, "" if none
+    copies: tuple[TableSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if self.freshness_deadline <= self.schedule_time:
@@ -108,6 +115,7 @@ class LakeSettings:
                 "LAKE_ALERT_WEBHOOK_URL", get(env, "LAKE_ALERT_WEBHOOK_URL")
             ),
             webserver_url=_parse_url("DAGSTER_WEBSERVER_URL", get(env, "DAGSTER_WEBSERVER_URL")),
+            **_copies(env.get("LAKE_COPIES", "")),
         )
 
 
@@ -130,6 +138,22 @@ def env_or_default(name: str) -> str | EnvVar:
 
 def env_int_or_default(name: str) -> int | EnvVar:
     return EnvVar.int(name) if os.environ.get(name) else int(DEFAULTS[name])
+
+
+def _copies(value: str) -> dict[str, object]:
+    """LAKE_COPIES names the copies file; unset, ./copies.yaml is used if it exists."""
+    if value:
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise SettingsError(f"LAKE_COPIES={value!r} is not a file: name the copies YAML file")
+    else:
+        path = Path.cwd() / "copies.yaml"
+        if not path.is_file():
+            return {}
+    try:
+        return {"copies_file": str(path.resolve()), "copies": load_copies(path)}
+    except CopiesConfigError as e:
+        raise SettingsError(str(e)) from None
 
 
 def normalise_lake_root(value: str) -> str:

@@ -33,12 +33,14 @@ class DayPath:
     """One day of one zone."""
 
     zone: str
-    day: dt.date
+    day: dt.date | None  # None: an unpartitioned table (a full copy), `<zone>/<table>/`
     table: str = TABLE
 
     @property
     def prefix(self) -> str:
-        return f"{self.zone}/{self.table}/date={date_to_path_value(self.day)}/"
+        return f"{self.zone}/{self.table}/" + (
+            f"date={date_to_path_value(self.day)}/" if self.day else ""
+        )
 
     @property
     def manifest_key(self) -> str:
@@ -61,7 +63,7 @@ class DayManifest:
 
     zone: str
     table: str
-    date: str  # YYYYMMDD
+    date: str  # YYYYMMDD, or "" for an unpartitioned table
     attempt: str
     files: list[FileEntry]
     columns: dict[str, str]  # name → Arrow type, as written
@@ -82,7 +84,8 @@ class DayManifest:
     @property
     def key(self) -> str:
         """Where this manifest lives."""
-        return f"{self.zone}/{self.table}/date={self.date}/{MANIFEST}"
+        day = f"date={self.date}/" if self.date else ""
+        return f"{self.zone}/{self.table}/{day}{MANIFEST}"
 
     @property
     def bytes(self) -> int:

@@ -15,6 +15,7 @@ from lake_assets.partitions import key_to_date
 from lake_assets.resources.lake import LakeStore
 from lake_assets.retention import PublishedLookup, remove_unreferenced
 from lake_assets.run_tags import run_process_tags
+from lake_assets.zones import TABLE
 
 PROGRESS_EVERY_S = 10.0
 
@@ -32,10 +33,11 @@ def run_days(context: AssetExecutionContext) -> list[dt.date]:
 @contextmanager
 def new_attempt(
     store: LakeStore,
-    day: dt.date,
+    day: dt.date | None,
     zones: list[str],
     attempt: str,
     published: PublishedLookup | None = None,
+    table: str = TABLE,
 ) -> Iterator[None]:
     """On failure, remove what this attempt wrote unless a pointer already names it (best
     effort; the retention rule): what no manifest names was never switched to, so the last good
@@ -44,7 +46,7 @@ def new_attempt(
         yield
     except BaseException:
         try:
-            remove_unreferenced(store, day, zones, published, abandoned={attempt})
+            remove_unreferenced(store, day, zones, published, abandoned={attempt}, table=table)
         except Exception as e:
             logging.getLogger(__name__).warning("could not clean up %s of %s: %s", attempt, day, e)
         raise

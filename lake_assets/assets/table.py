@@ -14,13 +14,14 @@ from lake_assets.assets.metadata import markdown_table, range_note
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
+from lake_assets.publishing import publish_forward
 from lake_assets.resources.catalog import (
+    REPORTS_SHAPE,
     LakeCatalog,
     PartitionSpec,
-    published_attempt,
     published_lookup,
 )
-from lake_assets.resources.lake import LakeResource, LakeStore
+from lake_assets.resources.lake import LakeResource
 from lake_assets.retention import remove_unreferenced
 from lake_assets.settings import current_settings
 from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
@@ -69,7 +70,7 @@ def reports_table(
                 rows=manifest.rows,
             )
         )
-    moved, ahead = publish_forward(store, catalog, specs, context.run.run_id)
+    moved, ahead = publish_forward(store, catalog, REPORTS_SHAPE, specs, context.run.run_id)
     if ahead:
         context.log.warning(
             f"{', '.join(s.date for s in ahead)}: the catalog already shows a later run's "
@@ -93,20 +94,3 @@ def reports_table(
             **range_note(len(days)),
         }
     )
-
-
-def publish_forward(
-    store: LakeStore, catalog: LakeCatalog, specs: list[PartitionSpec], run_id: str
-) -> tuple[list[PartitionSpec], list[PartitionSpec]]:
-    """Publish each day only if that moves it forward, to a later-started attempt than the
-    one the catalog shows; read and write under the lake's catalog lock, so that two runs
-    cannot both pass the comparison. Returns (published, already at a later attempt)."""
-    with store.lock(f"catalog-{TABLE}"):
-        current = catalog.partitions(TABLE)
-        moved, ahead = [], []
-        for spec in specs:
-            now = published_attempt(current.get(spec.date))
-            (moved if now is None or published_attempt(spec) >= now else ahead).append(spec)
-        if moved:
-            catalog.publish(TABLE, moved, run_id)
-    return moved, ahead

@@ -1,8 +1,13 @@
-"""`daily_reports_schedule`: shortly after a day closes in LAKE_TIMEZONE, materialize it."""
+"""The schedules: shortly after a day closes in LAKE_TIMEZONE, materialize it (the daily job)
+and refresh the full copies (at the same time)."""
 
-from dagster import DefaultScheduleStatus, ScheduleDefinition, build_schedule_from_partitioned_job
+from dagster import (
+    DefaultScheduleStatus,
+    ScheduleDefinition,
+    build_schedule_from_partitioned_job,
+)
 
-from lake_assets.automation.jobs import daily_reports_job
+from lake_assets.automation.jobs import daily_reports_job, full_copies_job
 from lake_assets.settings import current_settings
 
 
@@ -19,5 +24,19 @@ def build_daily_schedule(hour: int, minute: int) -> ScheduleDefinition:
     )
 
 
-_at = current_settings().schedule_time
+def build_full_copies_schedule(hour: int, minute: int, timezone: str) -> ScheduleDefinition:
+    return ScheduleDefinition(
+        name="full_copies_schedule",
+        job=full_copies_job,
+        cron_schedule=f"{minute} {hour} * * *",
+        execution_timezone=timezone,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description=f"Each day at {hour:02d}:{minute:02d} in LAKE_TIMEZONE, a fresh copy of "
+        "every full-copy table.",
+    )
+
+
+_settings = current_settings()
+_at = _settings.schedule_time
 daily_reports_schedule = build_daily_schedule(_at.hour, _at.minute)
+full_copies_schedule = build_full_copies_schedule(_at.hour, _at.minute, _settings.timezone)

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
+from lake_assets.copies.row_checksum import mysql_datetime_text
 from lake_assets.parquet import iter_batches
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
@@ -71,7 +71,7 @@ def raw_matches_source(store: LakeStore, day: dt.date) -> Verdict:
     for batch in iter_batches(store, [f.key for f in raw.files], ["id", "updated_at"]):
         ids = batch["id"].cast(pa.string())
         joined = pc.binary_join_element_wise(
-            ids, _mysql_datetime_text(batch["updated_at"], fsp), "|"
+            ids, mysql_datetime_text(batch["updated_at"], fsp), "|"
         )
         # CONCAT_WS skips a NULL (or zero-date) updated_at: the key is then the id alone
         keys = pc.coalesce(joined, ids)
@@ -98,14 +98,6 @@ def raw_matches_source(store: LakeStore, day: dt.date) -> Verdict:
 def _fractional_digits(column_type: str) -> int:
     match = re.search(r"\((\d)\)", column_type)
     return int(match.group(1)) if match else 0
-
-
-def _mysql_datetime_text(values: pa.Array, fsp: int) -> pa.Array:
-    """How MySQL's CONCAT renders DATETIME(fsp) values in a UTC session, for a whole column:
-    `YYYY-MM-DD HH:MM:SS` plus `fsp` fractional digits (Arrow's %S carries the unit's)."""
-    naive = values.cast(pa.timestamp("us"))
-    text = pc.strftime(naive, format="%Y-%m-%d %H:%M:%S")  # always 6 fractional digits
-    return pc.utf8_slice_codeunits(text, 0, 19 + (fsp + 1 if fsp else 0))
 
 
 # -- decoded_reports --------------------------------------------------------------------------
@@ -204,17 +196,7 @@ def published_matches_decoded(
     spec = published.get(date)
     if spec is None:
         return Verdict(False, f"{day}: not published in {catalog.describe()}", {})
-    if catalog.describe().startswith("duckdb:"):
-        _, [(published_rows,)] = catalog.query(
-            f"SELECT count(*) FROM {TABLE} WHERE date = '{date}'"
-        )
-    else:
-        prefix = spec.location.removeprefix(store.uri(""))
-        published_rows = 0
-        for key in store.list_keys(prefix):
-            if key.endswith(".parquet"):
-                with store.reading(key) as path:
-                    published_rows += pq.ParquetFile(path).metadata.num_rows
+    published_rows = catalog.published_rows(TABLE, spec, store)
     attempt = published_attempt(spec)
     ok = attempt == data.attempt and published_rows == data.rows
     figures = {

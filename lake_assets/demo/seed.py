@@ -163,7 +163,79 @@ def ensure_schema(
         cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         cur.execute(f"USE `{database}`")
         cur.execute(REPORTS_DDL)
+        cur.execute(DEVICES_DDL)
+        cur.execute(DEVICE_EVENTS_DDL)
         cur.execute(f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (created_at DATETIME)")
+
+
+# Two tables the demo's copies file copies as they are (lake_assets/demo/copies.yaml).
+DEVICES_DDL = """
+CREATE TABLE IF NOT EXISTS devices (
+  device_id   INT UNSIGNED NOT NULL PRIMARY KEY,
+  site        VARCHAR(64) NOT NULL,
+  model       VARCHAR(32) NOT NULL,
+  installed   DATE NOT NULL
+)"""
+DEVICE_EVENTS_DDL = """
+CREATE TABLE IF NOT EXISTS device_events (
+  id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  device_id   INT UNSIGNED NOT NULL,
+  event_time  DATETIME(3) NOT NULL,
+  kind        ENUM('boot', 'battery_low', 'calibrated') NOT NULL,
+  detail      JSON,
+  KEY (event_time)
+)"""
+SITES = ("Hamburg harbour", "Köln Dom", "München Nord", "Zürich See", "Wien Prater")
+MODELS = ("SP-6", "SP-6w", "SP-3")
+
+
+def replace_devices(conn: pymysql.connections.Connection, devices: int) -> int:
+    """The device inventory: one row per device id the reports use."""
+    rows = [
+        (1000 + d, SITES[d % len(SITES)], MODELS[d % len(MODELS)], dt.date(2020, 1 + d % 12, 1))
+        for d in range(devices)
+    ]
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM devices")
+        cur.executemany(
+            "INSERT INTO devices (device_id, site, model, installed) VALUES (%s, %s, %s, %s)",
+            rows,
+        )
+    conn.commit()
+    return len(rows)
+
+
+def replace_events(conn: pymysql.connections.Connection, days: list[dt.date], devices: int) -> int:
+    """A boot each day per device, and a few other events; times are UTC."""
+    inserted = 0
+    with conn.cursor() as cur:
+        for day in days:
+            start = dt.datetime.combine(day, dt.time(0))
+            cur.execute(
+                "DELETE FROM device_events WHERE event_time >= %s AND event_time < %s",
+                (start, start + dt.timedelta(days=1)),
+            )
+            rows = []
+            for d in range(devices):
+                at = start + dt.timedelta(minutes=7 * d, milliseconds=d)
+                rows.append((1000 + d, at, "boot", '{"firmware": "1.4.2"}'))
+                if d % 4 == day.toordinal() % 4:
+                    rows.append(
+                        (
+                            1000 + d,
+                            at + dt.timedelta(hours=9),
+                            "battery_low",
+                            '{"volts": %.2f}' % (3.1 + d / 100),
+                        )
+                    )
+            cur.executemany(
+                "INSERT INTO device_events (device_id, event_time, kind, detail)"
+                " VALUES (%s, %s, %s, %s)",
+                rows,
+            )
+            inserted += len(rows)
+    conn.commit()
+    return inserted
 
 
 def replace_days(

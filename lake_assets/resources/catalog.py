@@ -11,9 +11,12 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 
 from lake_assets.partitions import date_to_path_value
+from lake_assets.resources.lake import LakeStore
 
 # The table's columns in Hive/Glue/Athena types (contract: lake-contract.md, "The table").
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -25,6 +28,56 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("value", "double"),
 )
 PARTITION_KEY = "date"  # string YYYYMMDD, in paths only
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A catalog table: its name, its columns in Hive/Glue types, and whether it has one
+    partition per day (`date`) or is one whole copy."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    partitioned: bool = True
+
+
+REPORTS_SHAPE = TableShape("reports", TABLE_COLUMNS)
+
+
+def as_shape(table: TableShape | str) -> TableShape:
+    if isinstance(table, TableShape):
+        return table
+    if table != REPORTS_SHAPE.name:
+        raise ValueError(f"the shape of table {table!r} must be given")
+    return REPORTS_SHAPE
+
+
+def glue_type(t: pa.DataType) -> str:
+    """The Hive/Glue type Athena reads a stored Arrow type as (DuckDB reads them all too)."""
+    if pa.types.is_dictionary(t):
+        return glue_type(t.value_type)
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t):
+        return "bigint"
+    if pa.types.is_float32(t):
+        return "float"
+    if pa.types.is_floating(t):
+        return "double"
+    if pa.types.is_decimal(t):
+        return f"decimal({t.precision},{t.scale})"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return "binary"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "timestamp"
+    raise TypeError(f"no catalog type for Arrow type {t}")
+
+
+def shape_of(name: str, schema: pa.Schema, partitioned: bool) -> TableShape:
+    return TableShape(name, tuple((f.name, glue_type(f.type)) for f in schema), partitioned)
 
 
 @dataclass(frozen=True)
@@ -44,7 +97,12 @@ def published_attempt(spec: PartitionSpec | None) -> str | None:
 
 def published_lookup(catalog: LakeCatalog, table: str) -> Callable[[dt.date], str | None]:
     """The catalog's published attempt of a day, read afresh at each call (for retention)."""
-    return lambda day: published_attempt(catalog.partition(table, date_to_path_value(day)))
+    return lambda day: published_attempt(catalog.partition(table, slot_value(day)))
+
+
+def slot_value(day: dt.date | None) -> str:
+    """A day's partition value, YYYYMMDD; "" for an unpartitioned table's one slot."""
+    return date_to_path_value(day) if day else ""
 
 
 class LakeCatalog(ConfigurableResource):
@@ -60,10 +118,24 @@ class LakeCatalog(ConfigurableResource):
         """One published day (YYYYMMDD), or None."""
         return self.partitions(table).get(date)
 
-    def publish(self, table: str, partitions: Sequence[PartitionSpec], run_id: str) -> None:
-        """Make `partitions` the published version of their days."""
+    def publish(
+        self, table: TableShape | str, partitions: Sequence[PartitionSpec], run_id: str
+    ) -> None:
+        """Make `partitions` the published version of their days (of an unpartitioned table:
+        one spec, date "", the whole table)."""
         raise NotImplementedError
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run read-only SQL against the table; column names and rows."""
         raise NotImplementedError
+
+    def published_rows(self, table: str, spec: PartitionSpec, store: LakeStore) -> int:
+        """The rows a published day (or a whole unpartitioned table) holds, counted through
+        the catalog where it can query, else from the Parquet footers at its location."""
+        prefix = spec.location.removeprefix(store.uri(""))
+        rows = 0
+        for key in store.list_keys(prefix):
+            if key.endswith(".parquet"):
+                with store.reading(key) as path:
+                    rows += pq.ParquetFile(path).metadata.num_rows
+        return rows

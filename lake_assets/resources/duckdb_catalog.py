@@ -21,15 +21,29 @@ import duckdb
 from pydantic import Field
 
 from lake_assets.errors import ExplainedFailure
-from lake_assets.resources.catalog import TABLE_COLUMNS, LakeCatalog, PartitionSpec
+from lake_assets.resources.catalog import (
+    REPORTS_SHAPE,
+    LakeCatalog,
+    PartitionSpec,
+    TableShape,
+    as_shape,
+)
+from lake_assets.resources.lake import LakeStore
 
 DUCKDB_TYPES = {
-    "decimal(20,0)": "DECIMAL(20,0)",
+    "boolean": "BOOLEAN",
     "bigint": "BIGINT",
-    "timestamp": "TIMESTAMPTZ",
-    "string": "VARCHAR",
+    "float": "FLOAT",
     "double": "DOUBLE",
+    "string": "VARCHAR",
+    "binary": "BLOB",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
 }
+
+
+def duckdb_type(glue_type: str) -> str:
+    return glue_type.upper() if glue_type.startswith("decimal(") else DUCKDB_TYPES[glue_type]
 
 
 class CatalogLocked(ExplainedFailure):
@@ -73,12 +87,21 @@ class DuckDBCatalogResource(LakeCatalog):
         finally:
             conn.close()
 
-    def publish(self, table: str, partitions: Sequence[PartitionSpec], run_id: str) -> None:
+    def publish(
+        self, table: TableShape | str, partitions: Sequence[PartitionSpec], run_id: str
+    ) -> None:
         """Make `partitions` the published version of their days, in one transaction."""
+        shape = as_shape(table)
+        table = shape.name
         now = dt.datetime.now(dt.UTC)
         with self.connect() as conn:
             conn.execute("BEGIN TRANSACTION")
             try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO lake_tables (table_name, columns, partitioned)"
+                    " VALUES (?, ?, ?)",
+                    [table, json.dumps(shape.columns), shape.partitioned],
+                )
                 for p in partitions:
                     conn.execute(
                         "INSERT OR REPLACE INTO lake_partitions"
@@ -114,6 +137,12 @@ class DuckDBCatalogResource(LakeCatalog):
             ).fetchone()
         return PartitionSpec(row[0], row[1], json.loads(row[2]), row[3]) if row else None
 
+    def published_rows(self, table: str, spec: PartitionSpec, store: LakeStore) -> int:
+        """Counted through the view, as a user's query would."""
+        where = f" WHERE date = {_sql_string(spec.date)}" if spec.date else ""
+        _, [(rows,)] = self.query(f"SELECT count(*) FROM {_quoted(table)}{where}")
+        return int(rows)
+
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         with self.connect(read_only=True) as conn:
             cur = conn.execute(sql)
@@ -135,13 +164,29 @@ def _ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         " table_name VARCHAR, date VARCHAR, location VARCHAR, files VARCHAR, rows BIGINT,"
         " run_id VARCHAR, published_at TIMESTAMPTZ, PRIMARY KEY (table_name, date))"
     )
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS lake_tables ("
+        " table_name VARCHAR PRIMARY KEY, columns VARCHAR, partitioned BOOLEAN)"
+    )
     if not conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'reports'"
     ).fetchone()[0]:
         _define_view(conn, "reports")
 
 
+def _shape(conn: duckdb.DuckDBPyConnection, table: str) -> TableShape:
+    row = conn.execute(
+        "SELECT columns, partitioned FROM lake_tables WHERE table_name = ?", [table]
+    ).fetchone()
+    if row is None:
+        return as_shape(table)  # reports, in a catalog made before lake_tables existed
+    return TableShape(table, tuple(tuple(c) for c in json.loads(row[0])), row[1])
+
+
 def _define_view(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The view over the published files: every declared column (a column added later reads
+    as null in older days), plus `date` for a daily table."""
+    shape = _shape(conn, table) if table != REPORTS_SHAPE.name else REPORTS_SHAPE
     files = [
         f
         for (files_json,) in conn.execute(
@@ -149,17 +194,27 @@ def _define_view(conn: duckdb.DuckDBPyConnection, table: str) -> None:
         ).fetchall()
         for f in json.loads(files_json)
     ]
-    cols = ", ".join(name for name, _ in TABLE_COLUMNS)
+    cols = ", ".join(_quoted(name) for name, _ in shape.columns)
+    date = ", CAST(date AS VARCHAR) AS date" if shape.partitioned else ""
     if files:
         listed = ", ".join(_sql_string(f) for f in files)
-        body = (
-            f"SELECT {cols}, CAST(date AS VARCHAR) AS date FROM read_parquet([{listed}],"
-            " hive_partitioning = true, hive_types = {'date': VARCHAR})"
+        options = (
+            "hive_partitioning = true, hive_types = {'date': VARCHAR}, union_by_name = true"
+            if shape.partitioned
+            else "hive_partitioning = false"
         )
+        body = f"SELECT {cols}{date} FROM read_parquet([{listed}], {options})"
     else:
-        typed = ", ".join(f"CAST(NULL AS {DUCKDB_TYPES[t]}) AS {n}" for n, t in TABLE_COLUMNS)
-        body = f"SELECT {typed}, CAST(NULL AS VARCHAR) AS date WHERE false"
-    conn.execute(f"CREATE OR REPLACE VIEW {table} AS {body}")
+        typed = ", ".join(
+            f"CAST(NULL AS {duckdb_type(t)}) AS {_quoted(n)}" for n, t in shape.columns
+        )
+        date = ", CAST(NULL AS VARCHAR) AS date" if shape.partitioned else ""
+        body = f"SELECT {typed}{date} WHERE false"
+    conn.execute(f"CREATE OR REPLACE VIEW {_quoted(table)} AS {body}")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _sql_string(value: str) -> str:

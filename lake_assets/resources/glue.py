@@ -23,9 +23,10 @@ from lake_assets.resources.athena import run_athena_query
 from lake_assets.resources.aws_errors import AwsError, explain_aws_errors
 from lake_assets.resources.catalog import (
     PARTITION_KEY,
-    TABLE_COLUMNS,
     LakeCatalog,
     PartitionSpec,
+    TableShape,
+    as_shape,
 )
 
 BATCH_WRITE = 100  # Glue's limit for batch_create_partition / batch_update_partition
@@ -110,31 +111,53 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
 
     # -- table --------------------------------------------------------------------------------
 
-    def table_input(self, table: str) -> dict[str, Any]:
+    def table_input(
+        self, table: TableShape | str, whole: PartitionSpec | None = None, run_id: str = ""
+    ) -> dict[str, Any]:
+        """A daily table over `data/<table>/`, partitioned by `date`; an unpartitioned one
+        (a full copy) located at its current copy's folder, `whole`."""
+        shape = as_shape(table)
+        parameters = {
+            "classification": "parquet",
+            "EXTERNAL": "TRUE",
+            "parquet.compression": "ZSTD",
+        }
+        if whole is not None:
+            parameters |= {
+                "rows": str(whole.rows),
+                "files": str(len(whole.files)),
+                "run_id": run_id,
+            }
         return {
-            "Name": table,
+            "Name": shape.name,
             "TableType": "EXTERNAL_TABLE",
-            "Parameters": {
-                "classification": "parquet",
-                "EXTERNAL": "TRUE",
-                "parquet.compression": "ZSTD",
-            },
-            "PartitionKeys": [{"Name": PARTITION_KEY, "Type": "string"}],
+            "Parameters": parameters,
+            "PartitionKeys": [{"Name": PARTITION_KEY, "Type": "string"}]
+            if shape.partitioned
+            else [],
             "StorageDescriptor": {
-                "Columns": [{"Name": n, "Type": t} for n, t in TABLE_COLUMNS],
-                "Location": self.table_location(table),
+                "Columns": [{"Name": n, "Type": t} for n, t in shape.columns],
+                "Location": whole.location if whole else self.table_location(shape.name),
                 **PARQUET_STORAGE,
             },
         }
 
-    def ensure_table(self, glue: Any, table: str) -> str:
+    def ensure_table(
+        self,
+        glue: Any,
+        table: TableShape | str,
+        whole: PartitionSpec | None = None,
+        run_id: str = "",
+    ) -> str:
         """Create the database and table if missing, update the table if our declared schema
-        changed; returns "created", "updated" or "unchanged"."""
+        (or, unpartitioned, its current copy) changed; returns "created", "updated" or
+        "unchanged"."""
         try:
             glue.get_database(Name=self.database)
         except glue.exceptions.EntityNotFoundException:
             glue.create_database(DatabaseInput={"Name": self.database})
-        wanted = self.table_input(table)
+        wanted = self.table_input(table, whole, run_id)
+        table = wanted["Name"]
         try:
             current = glue.get_table(DatabaseName=self.database, Name=table)["Table"]
         except glue.exceptions.EntityNotFoundException:
@@ -147,10 +170,24 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
 
     # -- partitions ---------------------------------------------------------------------------
 
+    def _whole(self, glue: Any, table: str) -> dict[str, PartitionSpec] | None:
+        """An unpartitioned table's one slot ({"": its copy}), {} if the table is missing,
+        None if the table is partitioned."""
+        try:
+            t = glue.get_table(DatabaseName=self.database, Name=table)["Table"]
+        except glue.exceptions.EntityNotFoundException:
+            return {}
+        if t.get("PartitionKeys"):
+            return None
+        return {"": _spec({"Values": [""], **t})}
+
     def partitions(self, table: str) -> dict[str, PartitionSpec]:
         glue = boto3_client(self, "glue")
         out: dict[str, PartitionSpec] = {}
         with self._errors("read partitions of", table):
+            whole = self._whole(glue, table)
+            if whole is not None:
+                return whole
             try:
                 pages = glue.get_paginator("get_partitions").paginate(
                     DatabaseName=self.database, TableName=table
@@ -165,6 +202,8 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
     def partition(self, table: str, date: str) -> PartitionSpec | None:
         glue = boto3_client(self, "glue")
         with self._errors("read partitions of", table):
+            if not date:
+                return (self._whole(glue, table) or {}).get("")
             try:
                 response = glue.get_partition(
                     DatabaseName=self.database, TableName=table, PartitionValues=[date]
@@ -173,10 +212,19 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
                 return None
         return _spec(response["Partition"])
 
-    def publish(self, table: str, partitions: Sequence[PartitionSpec], run_id: str) -> None:
+    def publish(
+        self, table: TableShape | str, partitions: Sequence[PartitionSpec], run_id: str
+    ) -> None:
+        shape = as_shape(table)
+        table = shape.name
         glue = boto3_client(self, "glue")
         with self._errors("publish to", table):
-            self.ensure_table(glue, table)
+            if not shape.partitioned:
+                # One call switches the whole table to the new copy's folder.
+                [whole] = partitions
+                self.ensure_table(glue, shape, whole, run_id)
+                return
+            self.ensure_table(glue, shape)
             existing = self._existing(glue, table, [p.date for p in partitions])
             creates = [p for p in partitions if p.date not in existing]
             updates = [p for p in partitions if p.date in existing]
@@ -184,7 +232,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
                 response = glue.batch_create_partition(
                     DatabaseName=self.database,
                     TableName=table,
-                    PartitionInputList=[self._partition_input(p, run_id) for p in chunk],
+                    PartitionInputList=[self._partition_input(shape, p, run_id) for p in chunk],
                 )
                 errors = response.get("Errors", [])
                 # Created meanwhile by a concurrent run: update it instead (the later wins).
@@ -204,7 +252,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
                     Entries=[
                         {
                             "PartitionValueList": [p.date],
-                            "PartitionInput": self._partition_input(p, run_id),
+                            "PartitionInput": self._partition_input(shape, p, run_id),
                         }
                         for p in chunk
                     ],
@@ -227,11 +275,11 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
                 )
         return found
 
-    def _partition_input(self, p: PartitionSpec, run_id: str) -> dict[str, Any]:
+    def _partition_input(self, shape: TableShape, p: PartitionSpec, run_id: str) -> dict[str, Any]:
         return {
             "Values": [p.date],
             "StorageDescriptor": {
-                "Columns": [{"Name": n, "Type": t} for n, t in TABLE_COLUMNS],
+                "Columns": [{"Name": n, "Type": t} for n, t in shape.columns],
                 "Location": p.location,
                 **PARQUET_STORAGE,
             },
@@ -266,6 +314,7 @@ def _table_shape(t: dict[str, Any]) -> tuple[Any, ...]:
         [(c["Name"], c["Type"]) for c in t.get("PartitionKeys", [])],
         sd.get("Location"),
         sd.get("SerdeInfo", {}).get("SerializationLibrary"),
+        t.get("Parameters", {}).get("run_id"),
     )
 
 

@@ -183,6 +183,13 @@ class MySQLResource(ConfigurableResource):
         self, conn: pymysql.connections.Connection, table: str = SOURCE_TABLE
     ) -> list[SourceColumn]:
         """The table's declared columns, in order."""
+        columns = self.columns_of(conn, table)
+        if not columns:
+            raise SourceError(self.explain(_NO_SUCH_TABLE, ""))
+        return columns
+
+    def columns_of(self, conn: pymysql.connections.Connection, table: str) -> list[SourceColumn]:
+        """The table's declared columns, in order; empty if there is no such table."""
         rows = self._fetch_all(
             conn,
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, NUMERIC_PRECISION,"
@@ -190,8 +197,6 @@ class MySQLResource(ConfigurableResource):
             " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
             (self.database, table),
         )
-        if not rows:
-            raise SourceError(self.explain(_NO_SUCH_TABLE, ""))
         return [
             SourceColumn(
                 name=r[0],
@@ -204,6 +209,16 @@ class MySQLResource(ConfigurableResource):
             )
             for r in rows
         ]
+
+    def primary_key(self, conn: pymysql.connections.Connection, table: str) -> list[str]:
+        """The table's primary key columns, in key order (empty if it has none)."""
+        rows = self._fetch_all(
+            conn,
+            "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s"
+            " AND TABLE_NAME = %s AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+            (self.database, table),
+        )
+        return [str(r[0]) for r in rows]
 
     def fingerprints(
         self, conn: pymysql.connections.Connection, first: dt.date, last: dt.date
@@ -257,14 +272,29 @@ class MySQLResource(ConfigurableResource):
         day: dt.date,
         zero_dates: dict[str, int],
     ) -> Iterator[pa.RecordBatch]:
+        names = ", ".join(c.select_sql for c in columns)
+        return self.stream(
+            conn,
+            columns,
+            f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE date_start = %s"
+            " ORDER BY device_id, id",  # device-major: row groups prune on device_id, ts
+            (day,),
+            zero_dates,
+        )
+
+    def stream(
+        self,
+        conn: pymysql.connections.Connection,
+        columns: list[SourceColumn],
+        sql: str,
+        args: tuple[object, ...],
+        zero_dates: dict[str, int],
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of `sql`, which selects `columns` in order, as Arrow batches of
+        `batch_rows`; zero dates become null and are counted into `zero_dates`."""
         schema = schema_of(columns)
-        names = ", ".join(f"`{c.name}`" for c in columns)
         with self.explain_errors(), conn.cursor() as cur:
-            cur.execute(
-                f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE date_start = %s"
-                " ORDER BY device_id, id",  # device-major: row groups prune on device_id, ts
-                (day,),
-            )
+            cur.execute(sql, args)
             while rows := cur.fetchmany(self.batch_rows):
                 arrays = []
                 for col, values in zip(columns, zip(*rows, strict=True), strict=True):

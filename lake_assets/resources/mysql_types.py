@@ -42,7 +42,21 @@ _STRINGS = {
     "json",
     "time",
 }
-_BINARIES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"}
+_BINARIES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
+GEOMETRIES = {
+    "geometry",
+    "point",
+    "linestring",
+    "polygon",
+    "multipoint",
+    "multilinestring",
+    "multipolygon",
+    "geometrycollection",
+    "geomcollection",
+}
+# Above 38 digits neither Athena nor DuckDB has a decimal: such values are kept as their exact
+# decimal text.
+MAX_DECIMAL_DIGITS = 38
 
 
 class UnsupportedColumnType(TypeError):
@@ -66,15 +80,42 @@ class SourceColumn:
         return "unsigned" in self.column_type.lower()
 
     @property
+    def select_sql(self) -> str:
+        """How the column is selected, so that its value arrives exactly: BIT as its unsigned
+        integer, FLOAT widened to DOUBLE (MySQL prints a FLOAT with only 6 digits, which does
+        not round-trip), geometry as WKB."""
+        name = f"`{self.name}`"
+        t = self.data_type.lower()
+        if t == "bit":
+            return f"{name} + 0"
+        if t == "float":
+            return f"CAST({name} AS DOUBLE)"
+        if t in GEOMETRIES:
+            return f"ST_AsBinary({name})"
+        return name
+
+    @property
+    def _unsigned_64(self) -> bool:
+        """Values up to 2^64 - 1: BIGINT UNSIGNED, and BIT(64)."""
+        t = self.data_type.lower()
+        return (t == "bigint" and self.unsigned) or (t == "bit" and self._bits == 64)
+
+    @property
+    def _bits(self) -> int:
+        return self.numeric_precision or 1
+
+    @property
     def arrow_type(self) -> pa.DataType:
         t = self.data_type.lower()
-        if t == "bigint" and self.unsigned:
+        if self._unsigned_64:
             return pa.decimal128(20, 0)  # may exceed int64; Athena has no uint64
+        if t == "bit":
+            return pa.bool_() if self._bits == 1 else pa.int64()
         if t in _INTEGERS:
             return pa.int64()
         if t in ("decimal", "numeric"):
             p, s = self.numeric_precision or 10, self.numeric_scale or 0
-            return pa.decimal128(p, s) if p <= 38 else pa.decimal256(p, s)
+            return pa.decimal128(p, s) if p <= MAX_DECIMAL_DIGITS else pa.string()
         if t == "float":
             return pa.float32()
         if t in ("double", "real"):
@@ -86,7 +127,7 @@ class SourceColumn:
             return pa.timestamp(unit, tz="UTC")  # the session's time_zone is pinned to UTC
         if t in _STRINGS:
             return pa.string()
-        if t in _BINARIES:
+        if t in _BINARIES or t in GEOMETRIES:
             return pa.binary()
         raise UnsupportedColumnType(
             f"column {self.name!r} has type {self.column_type!r}, which the raw zone cannot map"
@@ -105,8 +146,10 @@ class SourceColumn:
     def to_arrow(self, values: Sequence[object]) -> tuple[pa.Array, int]:
         """Arrow array of this column's fetched values, and how many zero dates became null."""
         target = self.arrow_type
-        if pa.types.is_decimal(target) and self.data_type.lower() == "bigint":
+        if self._unsigned_64:
             return pa.array(values, pa.uint64()).cast(target), 0
+        if pa.types.is_boolean(target):
+            return pa.array(values, pa.int64()).cast(target), 0
         if pa.types.is_date(target) or pa.types.is_timestamp(target):
             text = pa.array(values, pa.string())
             zero = pc.fill_null(pc.starts_with(text, "0000-00-00"), False)

@@ -58,5 +58,5 @@ def test_decimals_stay_exact() -> None:
 
 
 def test_unsupported_type_names_the_column() -> None:
-    with pytest.raises(UnsupportedColumnType, match=r"'c'.*geometry"):
-        _ = col("geometry").arrow_type
+    with pytest.raises(UnsupportedColumnType, match=r"'c'.*vector"):
+        _ = col("vector", "vector(3)").arrow_type

@@ -1,0 +1,167 @@
+"""The copy factory: from a `TableSpec`, its asset `copies/<table>` and its blocking check."""
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetExecutionContext,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from lake_assets.assets.days import run_days
+from lake_assets.assets.metadata import column_schema, markdown_table
+from lake_assets.checks.per_day import check_each_day
+from lake_assets.copies.copy import copy_slot, remove_old_attempts
+from lake_assets.copies.manifest_stats import CopyStats
+from lake_assets.copies.reconcile import copy_matches_source
+from lake_assets.copies.spec import COPIES_GROUP, TableSpec
+from lake_assets.errors import only_transient_retried
+from lake_assets.partitions import daily_partitions
+from lake_assets.policies import TRANSIENT_RETRIES
+from lake_assets.publishing import publish_forward
+from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, TableShape
+from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.mysql import MySQLResource
+from lake_assets.settings import LakeSettings
+from lake_assets.zones import DATA, DayManifest, DayPath
+
+
+def build_copy(
+    spec: TableSpec, settings: LakeSettings
+) -> tuple[AssetsDefinition, AssetChecksDefinition]:
+    catalog_kind = "glue" if settings.is_s3 else "duckdb"
+    what = (
+        f"the day's rows (by `{spec.date_column}`, days of LAKE_TIMEZONE)"
+        if spec.daily
+        else "the whole table, replaced atomically"
+    )
+
+    @asset(
+        key=spec.asset_key,
+        group_name=COPIES_GROUP,
+        partitions_def=daily_partitions if spec.daily else None,
+        backfill_policy=BackfillPolicy.single_run() if spec.daily else None,
+        retry_policy=TRANSIENT_RETRIES,
+        kinds={"mysql", "parquet", catalog_kind},
+        pool="mysql_extract",
+        description=f"A copy of MySQL `{spec.table}`: {what}, as Parquet in data/{spec.name}/ "
+        f"and the catalog table `{spec.name}`. Declared in {spec.label}.",
+    )
+    @only_transient_retried
+    def copy(
+        context: AssetExecutionContext,
+        mysql: MySQLResource,
+        lake: LakeResource,
+        catalog: LakeCatalog,
+    ) -> MaterializeResult:
+        store = lake.store()
+        days = run_days(context) if spec.daily else [None]
+        manifests = [
+            copy_slot(context, spec, mysql, store, catalog, day, settings.timezone) for day in days
+        ]
+        stats = CopyStats.from_dict(manifests[-1].stats)
+        shape = TableShape(spec.name, stats.catalog_columns, spec.daily)
+        slots = [
+            PartitionSpec(
+                date=m.date,
+                location=store.uri(DayPath(DATA, day, spec.name).attempt_prefix(m.attempt)),
+                files=[store.uri(f.key) for f in m.files],
+                rows=m.rows,
+            )
+            for day, m in zip(days, manifests, strict=True)
+        ]
+        moved, ahead = publish_forward(store, catalog, shape, slots, context.run.run_id)
+        if ahead:
+            context.log.warning(
+                f"{spec.name}: the catalog already shows a later run's version of "
+                f"{', '.join(s.date or 'the table' for s in ahead)}; left as it is"
+            )
+        removed = sum(remove_old_attempts(store, catalog, spec, day) for day in days)
+        context.log.info(
+            f"{spec.name}: published {len(moved)} slot(s) to {catalog.describe()}; "
+            f"removed {removed} old file(s)"
+        )
+        if len(days) > 1:  # each day of a range run shows its own figures
+            for day, m in zip(days, manifests, strict=True):
+                context.add_asset_metadata(_figures(m), partition_key=day.isoformat())
+            return MaterializeResult(metadata=_common(spec, catalog, manifests[-1]))
+        return MaterializeResult(
+            metadata=_common(spec, catalog, manifests[-1]) | _figures(manifests[-1])
+        )
+
+    if spec.daily:
+
+        @asset_check(
+            asset=spec.asset_key,
+            name="matches_source",
+            blocking=True,
+            partitions_def=daily_partitions,
+            description="Each day's stored rows = the source's in the extract's snapshot (count, "
+            "BIT_XOR and SUM of CRC32 over every column), and the catalog shows that copy.",
+        )
+        def check(context: AssetCheckExecutionContext, lake: LakeResource, catalog: LakeCatalog):
+            store = lake.store()
+            return check_each_day(
+                context, lambda day: copy_matches_source(store, catalog, spec, day)
+            )
+
+    else:
+
+        @asset_check(
+            asset=spec.asset_key,
+            name="matches_source",
+            blocking=True,
+            description="The stored rows = the source's in the copy's snapshot (count, BIT_XOR "
+            "and SUM of CRC32 over every column), and the catalog shows exactly that copy.",
+        )
+        def check(context: AssetCheckExecutionContext, lake: LakeResource, catalog: LakeCatalog):
+            verdict = copy_matches_source(lake.store(), catalog, spec, None)
+            (context.log.info if verdict.passed else context.log.error)(verdict.description)
+            return AssetCheckResult(
+                passed=verdict.passed,
+                description=verdict.description,
+                metadata={
+                    k: MetadataValue.json(v) if isinstance(v, dict) else v
+                    for k, v in verdict.metadata.items()
+                    if v is not None
+                },
+            )
+
+    return copy, check
+
+
+def _common(spec: TableSpec, catalog: LakeCatalog, last: DayManifest) -> dict[str, object]:
+    stats = CopyStats.from_dict(last.stats)
+    return {
+        "dagster/column_schema": column_schema(last.columns),
+        "dagster/table_name": f"{catalog.describe()}.{spec.name}",
+        "source": stats.source,
+        "declared_in": spec.label,
+    }
+
+
+def _figures(m: DayManifest) -> dict[str, object]:
+    stats = CopyStats.from_dict(m.stats)
+    return {
+        "dagster/row_count": m.rows,
+        **({"dagster/partition_row_count": m.rows} if m.date else {}),
+        "bytes": m.bytes,
+        "files": len(m.files),
+        "attempt": m.attempt,
+        "source_checksum": MetadataValue.json(
+            {
+                "rows": stats.source_checksum.rows,
+                "xor": stats.source_checksum.xor,
+                "sum": stats.source_checksum.sum,
+            }
+        ),
+        "zero_dates_to_null": MetadataValue.json(stats.zero_dates),
+        "files_table": markdown_table(
+            [{"file": f.key, "rows": f.rows, "MB": round(f.bytes / 1e6, 3)} for f in m.files]
+        ),
+    }

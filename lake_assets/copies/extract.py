@@ -1,0 +1,131 @@
+"""Reading a copy from MySQL: the table judged against its entry, then one consistent snapshot
+holding both the server's checksum and the streamed rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pymysql
+
+from lake_assets.copies.row_checksum import RowChecksum
+from lake_assets.copies.spec import TableSpec
+from lake_assets.copies.sql import Window, checksum_sql, day_window, select_sql
+from lake_assets.errors import ExplainedFailure
+from lake_assets.resources.catalog import PARTITION_KEY
+from lake_assets.resources.mysql import MySQLResource
+from lake_assets.resources.mysql_types import SourceColumn, UnsupportedColumnType, schema_of
+
+DATE_TYPES = {"date", "datetime", "timestamp"}
+
+
+class CopyEntryError(ExplainedFailure):
+    """The source does not have what the copies file's entry says (not retried)."""
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A copied table as the source declares it, checked against its entry."""
+
+    spec: TableSpec
+    columns: list[SourceColumn]
+    order_by: tuple[str, ...]
+
+    @property
+    def date_column(self) -> SourceColumn | None:
+        return next((c for c in self.columns if c.name == self.spec.date_column), None)
+
+    def window(self, day: dt.date | None, timezone: str) -> Window:
+        if day is None:
+            return Window()
+        assert self.date_column is not None
+        return day_window(self.date_column, day, timezone)
+
+
+def judge_source(
+    mysql: MySQLResource, conn: pymysql.connections.Connection, spec: TableSpec
+) -> SourceTable:
+    """The table's declared columns and order; fails at once, naming the copies file's entry,
+    when the table or its date column is not what the entry says."""
+
+    def fail(problem: str) -> CopyEntryError:
+        return CopyEntryError(f"{spec.label}: {problem}")
+
+    columns = mysql.columns_of(conn, spec.table)
+    if not columns:
+        return_hint = "fix the entry or set MYSQL_DATABASE"
+        raise fail(f"table `{mysql.database}.{spec.table}` does not exist — {return_hint}")
+    by_name = {c.name: c for c in columns}
+    for column in columns:
+        try:
+            _ = column.arrow_type
+        except UnsupportedColumnType as e:
+            raise fail(str(e)) from None
+    if spec.daily:
+        date_column = by_name.get(spec.date_column or "")
+        if date_column is None:
+            raise fail(f"`{spec.table}` has no column `{spec.date_column}` (date_column)")
+        if date_column.data_type.lower() not in DATE_TYPES:
+            raise fail(
+                f"date_column `{spec.date_column}` is {date_column.column_type}, not a DATE, "
+                "DATETIME or TIMESTAMP"
+            )
+        if any(c.name.lower() == PARTITION_KEY for c in columns):
+            raise fail(
+                f"`{spec.table}` has a column `{PARTITION_KEY}`, the lake's partition "
+                "column; copy it with mode: full, or from a view that renames it"
+            )
+    missing = [c for c in spec.sort_by if c not in by_name]
+    if missing:
+        raise fail(f"sort_by names column(s) {', '.join(missing)} that `{spec.table}` lacks")
+    order_by = spec.sort_by or tuple(mysql.primary_key(conn, spec.table))
+    return SourceTable(spec, columns, order_by)
+
+
+@dataclass
+class TableExtract:
+    """A copy being read: its columns, the server's checksum and the rows, one snapshot."""
+
+    source: SourceTable
+    expected: RowChecksum
+    batches: Iterator[pa.RecordBatch]
+    zero_dates: dict[str, int]  # filled in while `batches` is consumed
+
+    @property
+    def schema(self) -> pa.Schema:
+        return schema_of(self.source.columns)
+
+
+@contextmanager
+def extract(
+    mysql: MySQLResource, spec: TableSpec, day: dt.date | None, timezone: str
+) -> Iterator[TableExtract]:
+    """Stream the day's (or the whole table's) rows, with the server's checksum of exactly
+    those rows, from one consistent snapshot."""
+    with mysql.connect() as conn, mysql.explain_errors():
+        source = judge_source(mysql, conn, spec)
+        window = source.window(day, timezone)
+        with conn.cursor() as cur:
+            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        try:
+            with conn.cursor() as cur:
+                cur.execute(checksum_sql(spec.table, source.columns, window), window.args)
+                rows, xor, total = cur.fetchone()
+            zero_dates: dict[str, int] = {}
+            yield TableExtract(
+                source=source,
+                expected=RowChecksum(int(rows), int(xor or 0), int(total or 0)),
+                batches=mysql.stream(
+                    conn,
+                    source.columns,
+                    select_sql(spec.table, source.columns, window, source.order_by),
+                    window.args,
+                    zero_dates,
+                ),
+                zero_dates=zero_dates,
+            )
+        finally:
+            conn.rollback()
