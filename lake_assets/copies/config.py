@@ -54,14 +54,15 @@ def load_copies(path: Path) -> tuple[TableSpec, ...]:
     if not isinstance(entries, list):
         raise CopiesConfigError(f"{path}: `copies:` must be a list of tables")
     specs: list[TableSpec] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for number, entry in enumerate(entries, start=1):
         spec = _spec(path, number, entry)
         if spec.name in seen:
             raise CopiesConfigError(
-                f"{spec.origin}: table `{spec.table}` is already copied by {seen[spec.name]}"
+                f"{spec.origin}: table `{spec.table}` is already copied by entry "
+                f"{seen[spec.name]}"
             )
-        seen[spec.name] = spec.origin
+        seen[spec.name] = number
         specs.append(spec)
     return tuple(specs)
 
@@ -71,7 +72,7 @@ def _spec(path: Path, number: int, entry: Any) -> TableSpec:
         raise CopiesConfigError(f"{path}, entry {number}: must be a mapping with `table:`")
     table = entry.get("table")
     named = f" ({table})" if isinstance(table, str) else ""
-    where = f"{path.name}, entry {number}{named}"
+    where = f"{path}, entry {number}{named}"
 
     def fail(problem: str) -> CopiesConfigError:
         return CopiesConfigError(f"{path}, entry {number}{named}: {problem}")

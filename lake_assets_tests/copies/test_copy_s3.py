@@ -1,0 +1,135 @@
+"""Copies on an S3 lake with the Glue catalog (moto): a full copy is an unpartitioned Glue
+table whose location is exactly the latest copy; a daily copy has one partition per day;
+both pass their reconciliation; stored rows that differ from the source fail it."""
+
+from __future__ import annotations
+
+import io
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pymysql
+import pytest
+
+from lake_assets.copies.assets import build_copy
+from lake_assets.copies.spec import CopyMode, TableSpec
+from lake_assets.resources.glue import GlueCatalogResource
+from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.mysql import MySQLResource
+from lake_assets.settings import LakeSettings
+from lake_assets_tests.conftest import BUCKET, materialize_days
+
+pytestmark = pytest.mark.mysql
+ROOT = f"s3://{BUCKET}/lake"
+
+
+def seed(conn: pymysql.Connection) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE sites (id BIGINT UNSIGNED PRIMARY KEY, name VARCHAR(40),"
+            " opened DATETIME(3), price DECIMAL(65,30), blob_ BLOB)"
+        )
+        cur.executemany(
+            "INSERT INTO sites VALUES (%s, %s, %s, %s, %s)",
+            [
+                (2**64 - 1, "Köln 😀", "2026-05-01 10:00:00.5", "1.5", b"\x00\x01"),
+                (7, None, "2026-05-02 00:00:00", None, None),
+                (8, "Wien", "2026-05-02 23:59:59.999", "-0.000000000000000000000000000001", b""),
+            ],
+        )
+
+
+def run(mysql: MySQLResource, spec: TableSpec, partition: str | None = None):
+    asset, check = build_copy(spec, LakeSettings.from_env({"LAKE_ROOT": ROOT}))
+    resources = {
+        "mysql": mysql,
+        "lake": LakeResource(root=ROOT),
+        "catalog": GlueCatalogResource(database="datalake", lake_root=ROOT),
+    }
+    return materialize_days([asset, check], resources, partition)  # type: ignore[arg-type]
+
+
+def glue_table(name: str) -> dict:
+    return boto3.client("glue").get_table(DatabaseName="datalake", Name=name)["Table"]
+
+
+def keys(prefix: str) -> list[str]:
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def test_a_full_copy_is_the_glue_tables_location_and_is_replaced_whole(
+    aws: None, source_conn: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    seed(source_conn)
+    spec = TableSpec("sites", CopyMode.FULL)
+    first = run(mysql_resource, spec)
+    assert first.success and all(c.passed for c in first.get_asset_check_evaluations())
+    table = glue_table("sites")
+    assert table["PartitionKeys"] == []
+    columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    assert columns == {
+        "id": "decimal(20,0)",
+        "name": "string",
+        "opened": "timestamp",
+        "price": "string",
+        "blob_": "binary",
+    }
+    location = table["StorageDescriptor"]["Location"]
+    with source_conn.cursor() as cur:
+        cur.execute("DELETE FROM sites WHERE id = 7")
+    second = run(mysql_resource, spec)
+    assert second.success and all(c.passed for c in second.get_asset_check_evaluations())
+    new_location = glue_table("sites")["StorageDescriptor"]["Location"]
+    assert new_location != location
+    prefix = new_location.removeprefix(f"s3://{BUCKET}/")
+    [part] = [k for k in keys(prefix) if k.endswith(".parquet")]
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=part)["Body"].read()
+    assert sorted(pq.read_table(io.BytesIO(body))["id"].to_pylist()) == [8, 2**64 - 1]
+    # only the published copy remains, with its manifest
+    attempts = {k.split("/")[3] for k in keys("lake/data/sites/") if k.count("/") > 3}
+    assert attempts == {prefix.rstrip("/").rsplit("/", 1)[-1]}
+
+
+def test_a_daily_copy_has_a_partition_per_day(
+    aws: None, source_conn: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    seed(source_conn)
+    spec = TableSpec("sites", CopyMode.DAILY, date_column="opened")
+    for day in ("2026-05-01", "2026-05-02"):
+        result = run(mysql_resource, spec, day)
+        assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
+    partitions = boto3.client("glue").get_partitions(DatabaseName="datalake", TableName="sites")
+    assert {p["Values"][0]: p["Parameters"]["rows"] for p in partitions["Partitions"]} == {
+        "20260501": "1",
+        "20260502": "2",
+    }
+
+
+def test_stored_rows_that_differ_from_the_source_fail_the_check(
+    aws: None, source_conn: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    seed(source_conn)
+    spec = TableSpec("sites", CopyMode.FULL)
+    assert run(mysql_resource, spec).success
+    # Someone rewrites the published file with one value changed (same row count).
+    location = glue_table("sites")["StorageDescriptor"]["Location"]
+    [part] = [k for k in keys(location.removeprefix(f"s3://{BUCKET}/")) if k.endswith(".parquet")]
+    s3 = boto3.client("s3")
+    table = pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=part)["Body"].read()))
+    names = table["name"].to_pylist()
+    table = table.set_column(1, "name", pa.array([n and n.upper() for n in names]))
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    s3.put_object(Bucket=BUCKET, Key=part, Body=out.getvalue())
+
+    from lake_assets.copies.reconcile import copy_matches_source
+
+    store = LakeResource(root=ROOT).store()
+    verdict = copy_matches_source(
+        store, GlueCatalogResource(database="datalake", lake_root=ROOT), spec, None
+    )
+    assert not verdict.passed
+    assert "the stored rows differ from the source's" in verdict.description
+    assert verdict.metadata["stored"]["rows"] == verdict.metadata["source"]["rows"] == 3
