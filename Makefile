@@ -9,13 +9,18 @@ export DAGSTER_HOME ?= $(CURDIR)
 export PYTHON := $(BIN)/python
 
 ASSETS := raw_reports,decoded_reports,reports_table
+# The demo's table copies (devices: full; device_events: daily), with the reports.
+DEMO_COPIES := $(CURDIR)/lake_assets/demo/copies.yaml
+DAILY_COPIES := copies/device_events
+FULL_COPIES := copies/devices
 DEMO_DAYS ?= 7
 BENCH_DAYS ?= 7
 
 .PHONY: help install mysql demo dev test lint format bench clean
 
 help:
-	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, print the answer"
+	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, copy the demo's"
+	@echo "            tables (lake_assets/demo/copies.yaml), print the answer"
 	@echo "make test   lint and run the whole test suite (needs MySQL: started/installed if it can be)"
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
 	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow"
@@ -31,10 +36,12 @@ install: $(STAMP)
 mysql: install
 	@scripts/ensure-mysql
 
+demo dev: export LAKE_COPIES ?= $(DEMO_COPIES)
 demo: install mysql
 	$(BIN)/lake-assets demo seed --days $(DEMO_DAYS)
-	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(ASSETS) \
+	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(ASSETS),$(DAILY_COPIES) \
 	  --partition-range "$$($(BIN)/lake-assets demo range --days $(DEMO_DAYS))"
+	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(FULL_COPIES)
 	@echo
 	$(BIN)/lake-assets demo report
 

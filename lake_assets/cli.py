@@ -54,8 +54,13 @@ def print_table(names: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
     click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
     click.echo("  ".join("-" * w for w in widths))
-    for r in cells:
-        click.echo("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)))
+    for row, r in zip(rows, cells, strict=True):
+        click.echo(
+            "  ".join(
+                v.ljust(w) if isinstance(raw, str) else v.rjust(w)
+                for raw, v, w in zip(row, r, widths, strict=True)
+            ).rstrip()
+        )
 
 
 def _fmt(v: object) -> str:
@@ -84,7 +89,8 @@ def query(sql: str) -> None:
 
 @main.command()
 def doctor() -> None:
-    """Check the configuration: settings, MySQL, the source table, the lake and the catalog."""
+    """Check the configuration: settings, MySQL, the source table, the lake, the catalog and
+    every entry of the copies file against the source."""
     settings = _settings()
     with _resources(settings) as resources:
         failed = _doctor_checks(settings, resources)
@@ -115,7 +121,20 @@ def _doctor_checks(settings: LakeSettings, resources: dict[str, Any]) -> bool:
     check("mysql", source)
     check("lake", lambda: (resources["lake"].store(), settings.lake_root)[1])
     check("catalog", lambda: f"{len(resources['catalog'].partitions('reports'))} published day(s)")
+    for spec in settings.copies:
+        check(f"copy {spec.table}", lambda spec=spec: _judge_copy(mysql, spec))
     return failed
+
+
+def _judge_copy(mysql: Any, spec: Any) -> str:
+    """The copies file's entry against the source: the table, its date column, its types."""
+    from lake_assets.copies.extract import judge_source
+
+    with mysql.connect() as conn:
+        source = judge_source(mysql, conn, spec)
+    how = f"daily by {spec.date_column}" if spec.daily else "full"
+    order = ", ".join(source.order_by) or "no primary key: unordered"
+    return f"{len(source.columns)} columns, {how}, ordered by {order}"
 
 
 @main.group()

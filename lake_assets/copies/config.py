@@ -59,8 +59,7 @@ def load_copies(path: Path) -> tuple[TableSpec, ...]:
         spec = _spec(path, number, entry)
         if spec.name in seen:
             raise CopiesConfigError(
-                f"{spec.origin}: table `{spec.table}` is already copied by entry "
-                f"{seen[spec.name]}"
+                f"{spec.origin}: table `{spec.table}` is already copied by entry {seen[spec.name]}"
             )
         seen[spec.name] = number
         specs.append(spec)
