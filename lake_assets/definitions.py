@@ -16,6 +16,7 @@ from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alert
 from lake_assets.automation.dead_runs import lake_dead_runs
 from lake_assets.automation.freshness import freshness_job, freshness_schedule
 from lake_assets.automation.jobs import HAS_FULL_COPIES, daily_reports_job, full_copies_job
+from lake_assets.automation.late_copies import build_late_copies_sensor
 from lake_assets.automation.schedules import daily_reports_schedule, full_copies_schedule
 from lake_assets.automation.sensors import late_reports_sensor
 from lake_assets.checks.checks import ALL_CHECKS
@@ -85,7 +86,17 @@ defs = Definitions(
         freshness_schedule,
         *([full_copies_schedule] if HAS_FULL_COPIES else []),
     ],
-    sensors=[late_reports_sensor, lake_failure_alerts, lake_alert_retries, lake_dead_runs],
+    sensors=[
+        late_reports_sensor,
+        *(
+            [build_late_copies_sensor(settings.copies, settings)]
+            if any(spec.daily for spec in settings.copies)
+            else []
+        ),
+        lake_failure_alerts,
+        lake_alert_retries,
+        lake_dead_runs,
+    ],
     resources=build_resources(settings),
     # The three steps run one after another; one process avoids a start-up per step.
     executor=in_process_executor,

@@ -126,7 +126,7 @@ def _run_request(first: dt.date, last: dt.date, asked: list[Asked]) -> RunReques
     """A single day runs as that partition, so that it carries the `dagster/partition` tag
     that the run queue limits to one run per day (a scheduled run of the same day waits);
     a longer stretch runs as one single-run range."""
-    run_key = f"late-{first}-{last}-{_digest([f'{a.target}#{a.attempts}' for a in asked])}"
+    run_key = f"late-{first}-{last}-{digest([f'{a.target}#{a.attempts}' for a in asked])}"
     trigger = {"lake/trigger": "late_reports_sensor"}
     if first == last:
         return RunRequest(run_key=run_key, partition_key=str(first), tags=trigger)
@@ -140,6 +140,6 @@ def _run_request(first: dt.date, last: dt.date, asked: list[Asked]) -> RunReques
     )
 
 
-def _digest(parts: list[str]) -> str:
+def digest(parts: list[str]) -> str:
     """Stable across processes (unlike hash()), so a run key names the same change twice."""
     return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]

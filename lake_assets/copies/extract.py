@@ -113,7 +113,7 @@ def extract(
         try:
             with conn.cursor() as cur:
                 cur.execute(checksum_sql(spec.table, source.columns, window), window.args)
-                rows, xor, total = cur.fetchone()
+                [(rows, xor, total)] = cur.fetchall()
             zero_dates: dict[str, int] = {}
             yield TableExtract(
                 source=source,
