@@ -16,7 +16,7 @@ from typing import Any
 import click
 import pymysql
 
-from lake_assets.settings import DEFAULTS, LakeSettings, SettingsError, get
+from lake_assets.settings import LakeSettings, SettingsError
 
 
 def _settings() -> LakeSettings:
@@ -27,13 +27,14 @@ def _settings() -> LakeSettings:
 
 
 def _mysql_params() -> dict[str, object]:
-    env = os.environ
+    """Connection parameters for the demo's seeding, from the same settings as the resource."""
+    mysql = _settings().mysql
     return {
-        "host": get(env, "MYSQL_HOST"),
-        "port": int(get(env, "MYSQL_PORT")),
-        "user": get(env, "MYSQL_USER"),
-        "password": env.get("MYSQL_PASSWORD", DEFAULTS["MYSQL_PASSWORD"]),
-        "database": get(env, "MYSQL_DATABASE"),
+        "host": mysql.host,
+        "port": mysql.port,
+        "user": mysql.user,
+        "password": os.environ.get("MYSQL_PASSWORD", ""),
+        "database": mysql.database,
     }
 
 

@@ -5,7 +5,6 @@ Load it with `dagster dev` (workspace.yaml) or `-m lake_assets.definitions`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,38 +25,37 @@ from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets.resources.lake import LakeResource
 from lake_assets.resources.mysql import MySQLResource
-from lake_assets.settings import (
-    LakeSettings,
-    current_settings,
-    env_int_or_default,
-    env_or_default,
-)
+from lake_assets.settings import LakeSettings, MySQLSettings, current_settings, secret
 
 
 def build_resources(settings: LakeSettings) -> dict[str, object]:
     return {
-        "mysql": MySQLResource(
-            host=env_or_default("MYSQL_HOST"),
-            port=env_int_or_default("MYSQL_PORT"),
-            user=env_or_default("MYSQL_USER"),
-            password=env_or_default("MYSQL_PASSWORD"),
-            database=env_or_default("MYSQL_DATABASE"),
-            connect_retry_s=env_int_or_default("MYSQL_CONNECT_RETRY_S"),
-            read_timeout_s=env_int_or_default("MYSQL_READ_TIMEOUT_S"),
-        ),
+        "mysql": build_mysql(settings.mysql),
         "lake": LakeResource(root=settings.lake_root),
         "catalog": build_catalog(settings),
     }
+
+
+def build_mysql(mysql: MySQLSettings) -> MySQLResource:
+    return MySQLResource(
+        host=mysql.host,
+        port=mysql.port,
+        user=mysql.user,
+        password=secret("MYSQL_PASSWORD"),
+        database=mysql.database,
+        connect_retry_s=mysql.connect_retry_s,
+        read_timeout_s=mysql.read_timeout_s,
+    )
 
 
 def build_catalog(settings: LakeSettings) -> LakeCatalog:
     """DuckDB next to a local lake, Glue (and Athena) for an S3 lake: LAKE_ROOT decides."""
     if settings.is_s3:
         return GlueCatalogResource(
-            database=env_or_default("GLUE_DATABASE"),
+            database=settings.glue_database,
             lake_root=settings.lake_root,
-            athena_workgroup=env_or_default("ATHENA_WORKGROUP"),
-            athena_output_location=os.environ.get("ATHENA_OUTPUT_LOCATION") or None,
+            athena_workgroup=settings.athena_workgroup,
+            athena_output_location=settings.athena_output_location or None,
         )
     return DuckDBCatalogResource(path=str(Path(settings.lake_root, "catalog.duckdb")))
 

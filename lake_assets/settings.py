@@ -57,6 +57,34 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class MySQLSettings:
+    """Where the source is (MYSQL_*). The password is not held here: it reaches the resource
+    as an `EnvVar`, resolved in the run and never shown (`password_set` says if there is one)."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    database: str = "lake_demo"
+    connect_retry_s: int = 30
+    read_timeout_s: int = 60
+    password_set: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MySQLSettings:
+        return cls(
+            host=get(env, "MYSQL_HOST"),
+            port=_parse_int("MYSQL_PORT", get(env, "MYSQL_PORT"), 1),
+            user=get(env, "MYSQL_USER"),
+            database=get(env, "MYSQL_DATABASE"),
+            connect_retry_s=_parse_int(
+                "MYSQL_CONNECT_RETRY_S", get(env, "MYSQL_CONNECT_RETRY_S"), 0
+            ),
+            read_timeout_s=_parse_int("MYSQL_READ_TIMEOUT_S", get(env, "MYSQL_READ_TIMEOUT_S"), 1),
+            password_set=bool(env.get("MYSQL_PASSWORD")),
+        )
+
+
+@dataclass(frozen=True)
 class LakeSettings:
     start_date: dt.date
     timezone: str
@@ -74,6 +102,9 @@ class LakeSettings:
     webserver_url: str = ""
     copies_file: str = ""  # the copies file read, "" if none
     copies: tuple[TableSpec, ...] = ()
+    mysql: MySQLSettings = MySQLSettings()
+    athena_workgroup: str = "primary"
+    athena_output_location: str = ""  # "" → <LAKE_ROOT>/_athena/ unless the workgroup sets one
 
     def __post_init__(self) -> None:
         if self.freshness_deadline <= self.schedule_time:
@@ -116,6 +147,9 @@ class LakeSettings:
             ),
             webserver_url=_parse_url("DAGSTER_WEBSERVER_URL", get(env, "DAGSTER_WEBSERVER_URL")),
             **_copies(env.get("LAKE_COPIES", "")),
+            mysql=MySQLSettings.from_env(env),
+            athena_workgroup=get(env, "ATHENA_WORKGROUP"),
+            athena_output_location=env.get("ATHENA_OUTPUT_LOCATION", ""),
         )
 
 
@@ -130,14 +164,10 @@ def get(env: Mapping[str, str], name: str) -> str:
     return env.get(name) or DEFAULTS[name]
 
 
-def env_or_default(name: str) -> str | EnvVar:
-    """An `EnvVar` when the variable is set (so Dagster resolves it at run time and hides
-    secrets in the UI), else the contract's default as a literal."""
+def secret(name: str) -> str | EnvVar:
+    """A secret as an `EnvVar` when it is set (Dagster resolves it in the run and never shows
+    it), else the contract's default."""
     return EnvVar(name) if os.environ.get(name) else DEFAULTS[name]
-
-
-def env_int_or_default(name: str) -> int | EnvVar:
-    return EnvVar.int(name) if os.environ.get(name) else int(DEFAULTS[name])
 
 
 def _copies(value: str) -> dict[str, object]:
