@@ -17,6 +17,7 @@ import click
 import pymysql
 
 from lake_assets.settings import LakeSettings, SettingsError
+from lake_assets.zones import TABLE
 
 
 def _settings() -> LakeSettings:
@@ -121,7 +122,7 @@ def _doctor_checks(settings: LakeSettings, resources: dict[str, Any]) -> bool:
     check("settings", lambda: f"start {settings.start_date}, timezone {settings.timezone}")
     check("mysql", source)
     check("lake", lambda: (resources["lake"].store(), settings.lake_root)[1])
-    check("catalog", lambda: f"{len(resources['catalog'].partitions('reports'))} published day(s)")
+    check("catalog", lambda: f"{len(resources['catalog'].partitions(TABLE))} published day(s)")
     for spec in settings.copies:
         check(f"copy {spec.table}", lambda spec=spec: _judge_copy(mysql, spec))
     return failed

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.lake import LakeStore
 from lake_assets.resources.mysql_types import SourceColumn
-
-SCHEMA_KEY = "raw/reports/_schema.json"  # schema_key(RAW, "reports")
+from lake_assets.tables import REPORTS
 
 
 class SchemaDrift(ExplainedFailure):
@@ -66,8 +65,11 @@ def schema_key(zone: str, table: str) -> str:
     return f"{zone}/{table}/_schema.json"
 
 
+SCHEMA_KEY = schema_key("raw", REPORTS.name)
+
+
 def accept_or_refuse(
-    store: LakeStore, columns: list[SourceColumn], key: str = SCHEMA_KEY, table: str = "reports"
+    store: LakeStore, columns: list[SourceColumn], key: str = SCHEMA_KEY, table: str = REPORTS.table
 ) -> Drift:
     """Raise SchemaDrift for a breaking change; record an additive one (or the first schema)."""
     stored = store.get_bytes(key)

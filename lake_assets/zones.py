@@ -16,9 +16,10 @@ from typing import Any
 
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.lake import LakeStore
+from lake_assets.tables import REPORTS
 
 RAW, DATA, QUARANTINE = "raw", "data", "quarantine"
-TABLE = "reports"
+TABLE = REPORTS.name
 MANIFEST = "_manifest.json"
 
 

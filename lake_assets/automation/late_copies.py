@@ -78,7 +78,7 @@ def source_checksums(
         out = {}
         for day in days:
             window = source.window(day, timezone)
-            cur.execute(checksum_sql(spec.table, source.columns, window), window.args)
+            cur.execute(checksum_sql(spec.table, source.checksum_columns, window), window.args)
             [(rows, xor, total)] = cur.fetchall()
             out[day] = checksum_key(RowChecksum(int(rows), int(xor or 0), int(total or 0)))
     return out

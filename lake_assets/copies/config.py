@@ -19,7 +19,7 @@ KEYS = {"table", "mode", "date_column", "sort_by"}
 # Names the lake already uses: the reports pipeline's assets and table, the partition column,
 # and the DuckDB catalog's own bookkeeping table.
 RESERVED = {
-    "reports",
+    "reports",  # lake_assets.tables.REPORTS
     "raw_reports",
     "decoded_reports",
     "reports_table",

@@ -80,7 +80,7 @@ def _copy_slot(
         with PartWriter(store, path.attempt_prefix(attempt), source.schema) as writer:
             for batch in source.batches:
                 writer.write(batch)
-                written += batch_checksum(batch, columns)
+                written += batch_checksum(batch, source.source.checksum_columns)
                 progress.add(batch.num_rows, batch.nbytes)
             files = writer.close()
         if written != source.expected:
@@ -102,7 +102,7 @@ def _copy_slot(
             run_id=context.run.run_id,
             stats=CopyStats(
                 source_checksum=source.expected,
-                source_columns=tuple(columns),
+                checksummed=tuple(source.source.checksum_columns),
                 catalog_columns=shape_of(spec.name, source.schema, spec.daily).columns,
                 source=mysql.describe(),
                 zero_dates=dict(source.zero_dates),

@@ -35,6 +35,12 @@ class SourceTable:
     order_by: tuple[str, ...]
 
     @property
+    def checksum_columns(self) -> list[SourceColumn]:
+        """What the row checksum covers: the entry's checksum columns, else every column."""
+        wanted = self.spec.checksum_columns
+        return [c for c in self.columns if c.name in wanted] if wanted else self.columns
+
+    @property
     def date_column(self) -> SourceColumn | None:
         return next((c for c in self.columns if c.name == self.spec.date_column), None)
 
@@ -78,9 +84,10 @@ def judge_source(
                 f"`{spec.table}` has a column `{PARTITION_KEY}`, the lake's partition "
                 "column; copy it with mode: full, or from a view that renames it"
             )
-    missing = [c for c in spec.sort_by if c not in by_name]
-    if missing:
-        raise fail(f"sort_by names column(s) {', '.join(missing)} that `{spec.table}` lacks")
+    for key, names in (("sort_by", spec.sort_by), ("checksum_columns", spec.checksum_columns)):
+        missing = [c for c in names if c not in by_name]
+        if missing:
+            raise fail(f"{key} names column(s) {', '.join(missing)} that `{spec.table}` lacks")
     order_by = spec.sort_by or tuple(mysql.primary_key(conn, spec.table))
     return SourceTable(spec, columns, order_by)
 
@@ -112,7 +119,7 @@ def extract(
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         try:
             with conn.cursor() as cur:
-                cur.execute(checksum_sql(spec.table, source.columns, window), window.args)
+                cur.execute(checksum_sql(spec.table, source.checksum_columns, window), window.args)
                 [(rows, xor, total)] = cur.fetchall()
             zero_dates: dict[str, int] = {}
             yield TableExtract(

@@ -12,7 +12,7 @@ from lake_assets.resources.mysql_types import SourceColumn
 @dataclass(frozen=True)
 class CopyStats:
     source_checksum: RowChecksum  # the server's, in the extract's snapshot
-    source_columns: tuple[SourceColumn, ...]
+    checksummed: tuple[SourceColumn, ...]  # the columns the row checksum covers
     catalog_columns: tuple[tuple[str, str], ...]  # name → Glue type
     source: str  # mysql://user@host:port/db (no password)
     zero_dates: dict[str, int] = field(default_factory=dict)
@@ -24,7 +24,7 @@ class CopyStats:
     def from_dict(cls, body: dict[str, Any]) -> CopyStats:
         return cls(
             source_checksum=RowChecksum(**body["source_checksum"]),
-            source_columns=tuple(SourceColumn(**c) for c in body["source_columns"]),
+            checksummed=tuple(SourceColumn(**c) for c in body["checksummed"]),
             catalog_columns=tuple((n, t) for n, t in body["catalog_columns"]),
             source=body["source"],
             zero_dates=dict(body.get("zero_dates", {})),

@@ -26,10 +26,10 @@ def copy_matches_source(
     if manifest is None:
         return Verdict(False, f"{label}: not copied yet", {})
     stats = CopyStats.from_dict(manifest.stats)
-    names = [c.name for c in stats.source_columns]
+    names = [c.name for c in stats.checksummed]
     stored = checksum_of(
         iter_batches(store, [f.key for f in manifest.files], names, BATCH_ROWS),
-        stats.source_columns,
+        stats.checksummed,
     )
     published = catalog.partition(spec.name, slot_value(day))
     published_rows = catalog.published_rows(spec.name, published, store) if published else None

@@ -24,6 +24,7 @@ class TableSpec:
     mode: CopyMode
     date_column: str | None = None
     sort_by: tuple[str, ...] = ()  # empty: the primary key
+    checksum_columns: tuple[str, ...] = ()  # empty: every column
     origin: str = ""  # where it was declared, for messages: "copies.yaml, entry 2 (devices)"
 
     @property

@@ -17,6 +17,7 @@ from dagster import ConfigurableResource
 
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.lake import LakeStore
+from lake_assets.tables import REPORTS
 
 # The table's columns in Hive/Glue/Athena types (contract: lake-contract.md, "The table").
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -40,7 +41,7 @@ class TableShape:
     partitioned: bool = True
 
 
-REPORTS_SHAPE = TableShape("reports", TABLE_COLUMNS)
+REPORTS_SHAPE = TableShape(REPORTS.name, TABLE_COLUMNS)
 
 
 def as_shape(table: TableShape | str) -> TableShape:

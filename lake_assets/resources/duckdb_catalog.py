@@ -169,9 +169,10 @@ def _ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         " table_name VARCHAR PRIMARY KEY, columns VARCHAR, partitioned BOOLEAN)"
     )
     if not conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'reports'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+        [REPORTS_SHAPE.name],
     ).fetchone()[0]:
-        _define_view(conn, "reports")
+        _define_view(conn, REPORTS_SHAPE.name)
 
 
 def _shape(conn: duckdb.DuckDBPyConnection, table: str) -> TableShape:

@@ -16,8 +16,10 @@ from pymysql.cursors import SSCursor
 
 from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.mysql_types import TEXT_DECODERS, SourceColumn, schema_of
+from lake_assets.tables import REPORTS
 
-SOURCE_TABLE = "reports"
+SOURCE_TABLE = REPORTS.table
+DATE_COLUMN = REPORTS.date_column
 # What each row contributes to a day's checksum, BIT_XOR(CRC32(key)): `id|updated_at`, or just
 # `id` when updated_at is NULL or a zero date (which the lake holds as null), so that the raw
 # zone's side (checks/reconcile.py) can compute the same key from what it stores.
@@ -227,9 +229,10 @@ class MySQLResource(ConfigurableResource):
         absent)."""
         rows = self._fetch_all(
             conn,
-            "SELECT date_start, COUNT(*), MIN(id), MAX(id), MAX(updated_at),"
+            f"SELECT `{DATE_COLUMN}`, COUNT(*), MIN(id), MAX(id), MAX(updated_at),"
             f" BIT_XOR(CRC32({ROW_CHECKSUM_KEY}))"
-            f" FROM `{SOURCE_TABLE}` WHERE date_start BETWEEN %s AND %s GROUP BY date_start",
+            f" FROM `{SOURCE_TABLE}` WHERE `{DATE_COLUMN}` BETWEEN %s AND %s"
+            f" GROUP BY `{DATE_COLUMN}`",
             (first, last),
         )
         return {
@@ -276,8 +279,8 @@ class MySQLResource(ConfigurableResource):
         return self.stream(
             conn,
             columns,
-            f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE date_start = %s"
-            " ORDER BY device_id, id",  # device-major: row groups prune on device_id, ts
+            f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE `{DATE_COLUMN}` = %s"
+            f" ORDER BY {', '.join(f'`{c}`' for c in REPORTS.sort_by)}",
             (day,),
             zero_dates,
         )
