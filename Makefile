@@ -23,7 +23,8 @@ help:
 	@echo "            tables (lake_assets/demo/copies.yaml), print the answer"
 	@echo "make test   lint and run the whole test suite (needs MySQL: started/installed if it can be)"
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
-	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow"
+	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow,"
+	@echo "            a 1M-row table copy vs connectorx and dlt"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON_BOOT) -m venv $(VENV)
@@ -62,9 +63,11 @@ format: install
 	$(BIN)/ruff check --fix lake_assets lake_assets_tests bench
 
 bench: install mysql
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/decoder.py
 	$(BIN)/python bench/pipeline.py --days $(BENCH_DAYS)
 	$(BIN)/python bench/extract_query.py --days $(BENCH_DAYS)
+	cd bench && ../$(BIN)/python copy_table.py
 
 clean:
 	rm -rf .lake .dagster .pytest_cache .ruff_cache .hypothesis

@@ -20,8 +20,12 @@ COLUMNS = "id, device_id, date_start, created_at, updated_at, encoded"
 
 
 def connect() -> pymysql.connections.Connection:
-    return pymysql.connect(**mysql_params(), database=DATABASE, conv=TEXT_DECODERS,
-                           cursorclass=pymysql.cursors.SSCursor)
+    return pymysql.connect(
+        **mysql_params(),
+        database=DATABASE,
+        conv=TEXT_DECODERS,
+        cursorclass=pymysql.cursors.SSCursor,
+    )
 
 
 def per_day(days: list[dt.date]) -> int:
@@ -42,8 +46,11 @@ def one_query(days: list[dt.date]) -> int:
     conn = connect()
     with conn.cursor() as cur:
         cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        cur.execute(f"SELECT {COLUMNS} FROM reports WHERE date_start BETWEEN %s AND %s"
-                    " ORDER BY date_start, id", (days[0], days[-1]))
+        cur.execute(
+            f"SELECT {COLUMNS} FROM reports WHERE date_start BETWEEN %s AND %s"
+            " ORDER BY date_start, id",
+            (days[0], days[-1]),
+        )
         while batch := cur.fetchmany(5000):
             for row in batch:  # the split by day a client would do
                 if row[2] != current:
@@ -65,8 +72,9 @@ def main() -> None:
             started = time.perf_counter()
             rows = fn(days)
             times.append(time.perf_counter() - started)
-        print(f"{name:<22} best {min(times):.2f}s for {rows:,} rows "
-              f"({min(times) / n.days:.3f} s/day)")
+        print(
+            f"{name:<22} best {min(times):.2f}s for {rows:,} rows ({min(times) / n.days:.3f} s/day)"
+        )
 
 
 if __name__ == "__main__":

@@ -62,10 +62,19 @@ def render(values: pa.Array, column: SourceColumn) -> pa.Array:
     elif pa.types.is_integer(t):
         text = values.cast(pa.string())
     elif pa.types.is_decimal(t):
-        text = pa.array([None if v is None else f"{v:f}" for v in values.to_pylist()], pa.string())
+        # Arrow prints plain decimals as MySQL does, but small ones as `1E-7`: redo those.
+        text = _redo_where(
+            values,
+            values.cast(pa.string()),
+            pc.match_substring(values.cast(pa.string()), "E"),
+            lambda v: f"{v:f}",
+        )
     elif pa.types.is_floating(t):
-        doubles = values.cast(pa.float64()).to_pylist()
-        text = pa.array([None if v is None else mysql_double_text(v) for v in doubles], pa.string())
+        # Arrow's shortest text equals MySQL's in fixed notation; redo exponents and -0.
+        doubles = values.cast(pa.float64())
+        text = doubles.cast(pa.string())
+        odd = pc.or_(pc.match_substring(text, "e"), pc.equal(text, "-0"))
+        text = _redo_where(doubles, text, odd, mysql_double_text)
     elif pa.types.is_date(t):
         text = values.cast(pa.string())
     elif pa.types.is_timestamp(t):
@@ -77,6 +86,15 @@ def render(values: pa.Array, column: SourceColumn) -> pa.Array:
     else:
         raise TypeError(f"column {column.name!r}: no checksum rendering for {t}")
     return pc.fill_null(text, NULL_TEXT).cast(pa.binary())
+
+
+def _redo_where(values: pa.Array, text: pa.Array, redo: pa.Array, render_one) -> pa.Array:
+    """`text`, with the values where `redo` is true rendered one by one in Python instead."""
+    redo = pc.fill_null(redo, False)
+    if not pc.any(redo).as_py():
+        return text
+    fixed = [render_one(v) for v in values.filter(redo).to_pylist()]
+    return pc.replace_with_mask(text, redo, pa.array(fixed, pa.string()))
 
 
 def mysql_datetime_text(values: pa.Array, fsp: int) -> pa.Array:

@@ -11,15 +11,17 @@ import struct
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pymysql
 import pytest
 
 from lake_assets.copies.assets import build_copy
-from lake_assets.copies.row_checksum import mysql_double_text
+from lake_assets.copies.row_checksum import mysql_double_text, render
 from lake_assets.copies.spec import CopyMode, TableSpec
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import LakeResource
 from lake_assets.resources.mysql import MySQLResource
+from lake_assets.resources.mysql_types import SourceColumn
 from lake_assets.settings import LakeSettings
 from lake_assets_tests.conftest import materialize_days
 
@@ -313,6 +315,25 @@ def test_every_type_lands_exactly(
     assert len(described) == len(COLUMNS)
 
 
+DOUBLE = SourceColumn("x", "double", "double", True)
+
+
+def test_decimal_text_is_the_servers(mysql_server: dict[str, object]) -> None:
+    """Every decimal of a DECIMAL(38,10) column is rendered as the server prints it, tiny
+    ones and zero included (Arrow alone would print `1E-10`)."""
+    rng = random.Random(3)
+    values = ["0", "-0.0000000001", "0.0000001", "1", "-123.5"] + [
+        f"{rng.randint(-(10**12), 10**12)}.{rng.randint(0, 10**10 - 1):010d}" for _ in range(300)
+    ]
+    conn = pymysql.connect(**mysql_server)  # type: ignore[arg-type]
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT " + ", ".join(f"CONCAT(CAST('{v}' AS DECIMAL(38,10)))" for v in values))
+        server = list(cur.fetchone())
+    column = pa.array([Decimal(v) for v in values], pa.decimal128(38, 10))
+    decimal_column = SourceColumn("x", "decimal", "decimal(38,10)", True, 38, 10)
+    assert [v.decode() for v in render(column, decimal_column).to_pylist()] == server
+
+
 def test_double_text_is_the_servers(mysql_server: dict[str, object]) -> None:
     """The lake renders a DOUBLE exactly as MariaDB's CONCAT does, over every magnitude."""
     rng = random.Random(12)
@@ -343,3 +364,5 @@ def test_double_text_is_the_servers(mysql_server: dict[str, object]) -> None:
             cur.execute("SELECT " + ", ".join(f"CONCAT(CAST({v!r} AS DOUBLE))" for v in chunk))
             server = cur.fetchone()
             assert [mysql_double_text(v) for v in chunk] == list(server)
+            column = render(pa.array(chunk, pa.float64()), DOUBLE)
+            assert [v.decode() for v in column.to_pylist()] == list(server)
