@@ -11,6 +11,12 @@ it. Newer attempts belong to runs still writing and are left to them; with a poi
 (a day never published) nothing older is deleted, since a publisher may be about to name it.
 The one exception is `abandoned`: a run's own failed attempt, deleted if nothing names it.
 Files of runs killed mid-write fall under the rule the next time the day is written.
+
+Without the catalog's pointer (`published` None, as for decoded_reports, which does not use
+the catalog), the data zone deletes only an abandoned attempt that no manifest has reached
+yet: the catalog only ever names what a data manifest named first, so such an attempt cannot
+be published. Superseded data attempts are then left to reports_table, which knows the
+catalog.
 """
 
 from __future__ import annotations
@@ -45,9 +51,9 @@ def day_pointers(
     if DATA in zones or QUARANTINE in zones:
         data = read_manifest(store, DayPath(DATA, day, table))
         if DATA in zones:
-            if published is None:
-                raise ValueError("the data zone's retention needs the catalog's published attempt")
-            pointers[DATA] = [data.attempt if data else None, published(day)]
+            pointers[DATA] = [data.attempt if data else None]
+            if published is not None:
+                pointers[DATA].append(published(day))
         if QUARANTINE in zones:
             linked = data.linked_zone(QUARANTINE) if data else None
             pointers[QUARANTINE] = [attempt(QUARANTINE), linked.attempt if linked else None]
@@ -63,8 +69,8 @@ def remove_unreferenced(
     table: str = TABLE,
 ) -> int:
     """Apply the rule to the day's attempts in `zones` of `table` (day None: an unpartitioned
-    table); returns the number of files deleted. The data zone needs `published` (its catalog
-    pointer)."""
+    table); returns the number of files deleted. Without `published` (the catalog's pointer)
+    the data zone only loses abandoned attempts that no manifest has reached."""
     pointers = day_pointers(store, day, zones, published, table)
     removed = 0
     for zone in zones:
@@ -77,6 +83,11 @@ def remove_unreferenced(
                 by_attempt[attempt].append(key)
         for attempt, keys in by_attempt.items():
             if attempt in named:
+                continue
+            if zone == DATA and published is None:
+                unreached = all(p is None or p < attempt for p in named)
+                if attempt in abandoned and unreached:
+                    removed += store.delete_keys(keys)
                 continue
             superseded = all(p is not None and attempt < p for p in named)
             if superseded or attempt in abandoned:

@@ -29,9 +29,8 @@ from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
-from lake_assets.resources.catalog import LakeCatalog, published_lookup
 from lake_assets.resources.lake import LakeResource, LakeStore
-from lake_assets.retention import PublishedLookup, remove_unreferenced
+from lake_assets.retention import remove_unreferenced
 from lake_assets.zones import (
     DATA,
     QUARANTINE,
@@ -63,12 +62,11 @@ DECODE_BATCH_ROWS = 500
 )
 @only_transient_retried
 def decoded_reports(
-    context: AssetExecutionContext, lake: LakeResource, catalog: LakeCatalog
+    context: AssetExecutionContext, lake: LakeResource
 ) -> MaterializeResult:
     store = lake.store()
     days = run_days(context)
-    published = published_lookup(catalog, TABLE)
-    results = [decode_day(context, store, day, published) for day in days]
+    results = [decode_day(context, store, day) for day in days]
 
     readings = sum(r.rows for r, _ in results)
     reasons: Counter[str] = Counter()
@@ -108,13 +106,13 @@ def decoded_reports(
 
 
 def decode_day(
-    context: AssetExecutionContext, store: LakeStore, day: dt.date, published: PublishedLookup
+    context: AssetExecutionContext, store: LakeStore, day: dt.date
 ) -> tuple[DayManifest, DayManifest]:
     """Decode the day's current raw extract into a new attempt of data/ and quarantine/, and
     switch both at once (the data manifest carries its quarantine); a later run's version of
     the day, if one got there first, is kept and returned."""
     try:
-        return _decode_day(context, store, day, published)
+        return _decode_day(context, store, day)
     except Superseded as e:
         context.log.warning(f"decode {day}: {e}")
         decoded = read_decoded(store, day)
@@ -123,7 +121,7 @@ def decode_day(
 
 
 def _decode_day(
-    context: AssetExecutionContext, store: LakeStore, day: dt.date, published: PublishedLookup
+    context: AssetExecutionContext, store: LakeStore, day: dt.date
 ) -> tuple[DayManifest, DayManifest]:
     raw = read_manifest(store, DayPath(RAW, day))
     if raw is None:
@@ -139,7 +137,7 @@ def _decode_day(
     preview: list[dict[str, object]] = []
 
     with (
-        new_attempt(store, day, [DATA, QUARANTINE], attempt, published),
+        new_attempt(store, day, [DATA, QUARANTINE], attempt),
         PartWriter(
             store,
             data_path.attempt_prefix(attempt),
@@ -200,8 +198,8 @@ def _decode_day(
         switch_manifest(store, data_path, data)
 
     _mirror_quarantine(context, store, q_path, quarantine)
-    # The published version stays until reports_table switches the catalog to this one.
-    remove_unreferenced(store, day, [DATA, QUARANTINE], published)
+    # Old data attempts are reports_table's to remove: one may still be the published version.
+    remove_unreferenced(store, day, [QUARANTINE])
     context.log.info(
         f"decode {day}: {raw.rows:,} raw rows → {progress.summary()}; "
         f"{quarantine.rows:,} quarantined {dict(reasons) or ''}"
