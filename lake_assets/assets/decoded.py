@@ -61,9 +61,7 @@ DECODE_BATCH_ROWS = 500
     "data/reports/date=YYYYMMDD/; malformed reports with their reason in quarantine/.",
 )
 @only_transient_retried
-def decoded_reports(
-    context: AssetExecutionContext, lake: LakeResource
-) -> MaterializeResult:
+def decoded_reports(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     store = lake.store()
     days = run_days(context)
     results = [decode_day(context, store, day) for day in days]

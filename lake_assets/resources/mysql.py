@@ -38,6 +38,7 @@ _NO_SUCH_TABLE = 1146
 # must not be retried for minutes.
 _TRANSIENT = {2006, 2013, 1205, 1213}
 _CANNOT_CONNECT_NOW = 2003
+FIRST_BATCH_ROWS = 1  # measures the width of a row before fetching many
 
 
 class SourceError(ExplainedFailure):
@@ -97,7 +98,12 @@ class MySQLResource(ConfigurableResource):
         description="MYSQL_READ_TIMEOUT_S: a server silent this long (handshake, or between "
         "two packets of a result) is given up on, so a stalled server cannot hang a run",
     )
-    batch_rows: int = Field(default=5000, description="rows fetched per streamed batch")
+    batch_rows: int = Field(default=5000, description="at most this many rows per batch")
+    batch_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        description="about this many bytes per batch: wide rows (large blobs or text) come in "
+        "fewer rows, so memory is bounded in bytes, not rows",
+    )
 
     @property
     def address(self) -> str:
@@ -293,19 +299,24 @@ class MySQLResource(ConfigurableResource):
         args: tuple[object, ...],
         zero_dates: dict[str, int],
     ) -> Iterator[pa.RecordBatch]:
-        """The rows of `sql`, which selects `columns` in order, as Arrow batches of
-        `batch_rows`; zero dates become null and are counted into `zero_dates`."""
+        """The rows of `sql`, which selects `columns` in order, as Arrow batches of about
+        `batch_bytes` (at most `batch_rows` rows; the first, small, batch measures the rows'
+        width); zero dates become null and are counted into `zero_dates`."""
         schema = schema_of(columns)
+        size = min(FIRST_BATCH_ROWS, self.batch_rows)
         with self.explain_errors(), conn.cursor() as cur:
             cur.execute(sql, args)
-            while rows := cur.fetchmany(self.batch_rows):
+            while rows := cur.fetchmany(size):
                 arrays = []
                 for col, values in zip(columns, zip(*rows, strict=True), strict=True):
                     array, zeros = col.to_arrow(values)
                     if zeros:
                         zero_dates[col.name] = zero_dates.get(col.name, 0) + zeros
                     arrays.append(array)
-                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+                batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
+                row_bytes = max(batch.nbytes / batch.num_rows, 1.0)
+                size = max(1, min(self.batch_rows, int(self.batch_bytes / row_bytes)))
+                yield batch
 
     def _fetch_all(
         self, conn: pymysql.connections.Connection, sql: str, args: tuple[object, ...]

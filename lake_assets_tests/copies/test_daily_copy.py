@@ -183,3 +183,29 @@ def test_an_entry_the_source_contradicts_fails_at_once(
     assert len(failures) == 1  # not retried
     assert re.search(message, failures[0].step_failure_data.error.message)
     assert not any(e.event_type_value == "STEP_RESTARTED" for e in result.all_events)
+
+
+def test_wide_rows_come_in_batches_bounded_in_bytes(
+    source_conn: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    """Rows of 1 MB arrive a few at a time, rows of a few bytes thousands at a time: the
+    extract's memory is bounded in bytes, whatever the width of the table."""
+    from lake_assets.copies.extract import judge_source
+    from lake_assets.copies.sql import Window, select_sql
+
+    with source_conn.cursor() as cur:
+        cur.execute("CREATE TABLE wide (id INT PRIMARY KEY, body LONGBLOB)")
+        for i in range(40):
+            cur.execute("INSERT INTO wide VALUES (%s, REPEAT('x', 1048576))", (i,))
+        cur.execute("CREATE TABLE narrow (id INT PRIMARY KEY)")
+        cur.execute("INSERT INTO narrow SELECT seq FROM seq_1_to_20000")
+    mysql = mysql_resource.model_copy(update={"batch_bytes": 4 * 1024 * 1024})
+    for table, most_rows in (("wide", 5), ("narrow", 5000)):
+        spec = TableSpec(table, CopyMode.FULL)
+        with mysql.connect() as conn:
+            source = judge_source(mysql, conn, spec)
+            sql = select_sql(table, source.columns, Window(), source.order_by)
+            batches = list(mysql.stream(conn, source.columns, sql, (), {}))
+        assert sum(b.num_rows for b in batches) == (40 if table == "wide" else 20000)
+        assert max(b.nbytes for b in batches) <= 2 * mysql.batch_bytes
+        assert max(b.num_rows for b in batches) <= most_rows

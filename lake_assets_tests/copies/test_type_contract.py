@@ -56,6 +56,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "yr": ("YEAR", "bigint"),
     "zd": ("DATE NOT NULL DEFAULT '2000-01-01'", "date"),
     "zdt": ("DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00'", "timestamp"),
+    "zdn": ("DATE NULL", "date"),
     "c": ("CHAR(4)", "string"),
     "vc": ("VARCHAR(64)", "string"),
     "tx": ("TEXT", "string"),
@@ -102,6 +103,7 @@ ROWS = [
             "yr": "2155",
             "zd": "'0000-00-00'",
             "zdt": "'0000-00-00 00:00:00'",
+            "zdn": "'0000-00-00'",
             "c": "'😀ab|'",
             "vc": "'Zürich 😀 \\\\N'",
             "tx": "'línea\\nzwei\\t|'",
@@ -141,6 +143,7 @@ ROWS = [
             "yr": 2155,
             "zd": None,
             "zdt": None,
+            "zdn": None,
             "c": "😀ab|",
             "vc": "Zürich 😀 \\N",
             "tx": "línea\nzwei\t|",
@@ -289,7 +292,7 @@ def test_every_type_lands_exactly(
     assert check.passed, check.description
     [materialization] = result.get_asset_materialization_events()
     metadata = materialization.materialization.metadata
-    assert metadata["zero_dates_to_null"].value == {"zd": 1, "zdt": 1}
+    assert metadata["zero_dates_to_null"].value == {"zd": 1, "zdt": 1, "zdn": 1}
 
     catalog = resources["catalog"]
     names, rows = catalog.query("SELECT * FROM every_type ORDER BY id DESC")
