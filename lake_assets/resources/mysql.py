@@ -14,6 +14,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 from pymysql.cursors import SSCursor
 
+from lake_assets.copies.sql import day_window, select_sql
 from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.mysql_types import TEXT_DECODERS, SourceColumn, schema_of
 from lake_assets.tables import REPORTS
@@ -281,15 +282,11 @@ class MySQLResource(ConfigurableResource):
         day: dt.date,
         zero_dates: dict[str, int],
     ) -> Iterator[pa.RecordBatch]:
-        names = ", ".join(c.select_sql for c in columns)
-        return self.stream(
-            conn,
-            columns,
-            f"SELECT {names} FROM `{SOURCE_TABLE}` WHERE `{DATE_COLUMN}` = %s"
-            f" ORDER BY {', '.join(f'`{c}`' for c in REPORTS.sort_by)}",
-            (day,),
-            zero_dates,
-        )
+        """The day's rows, selected as any daily copy's are (copies/sql.py)."""
+        [date_column] = [c for c in columns if c.name == DATE_COLUMN]
+        window = day_window(date_column, day, "UTC")  # a DATE column: the timezone is unused
+        sql = select_sql(SOURCE_TABLE, columns, window, REPORTS.sort_by)
+        return self.stream(conn, columns, sql, window.args, zero_dates)
 
     def stream(
         self,
