@@ -26,6 +26,7 @@ from lake_assets.assets.metadata import column_schema, markdown_table, range_not
 from lake_assets.assets.raw import raw_reports
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.errors import ExplainedFailure, only_transient_retried
+from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
@@ -69,20 +70,21 @@ def decoded_reports(context: AssetExecutionContext, lake: LakeResource) -> Mater
     readings = sum(r.rows for r, _ in results)
     reasons: Counter[str] = Counter()
     channels: Counter[str] = Counter()
-    for r, q in results:
-        reasons.update(q.stats["reasons"])
-        channels.update(r.stats["channels"])
+    stats = [(DataStats.of(r), QuarantineStats.of(q)) for r, q in results]
+    for r_stats, q_stats in stats:
+        reasons.update(q_stats.reasons)
+        channels.update(r_stats.channels)
     per_day = [
         {
             "date": r.date,
-            "raw rows": r.stats["raw_rows"],
+            "raw rows": r_stats.raw_rows,
             "readings": r.rows,
-            "null readings": r.stats["null_values"],
+            "null readings": r_stats.null_values,
             "quarantined": q.rows,
-            "reasons": ", ".join(f"{k} {v}" for k, v in q.stats["reasons"].items()),
+            "reasons": ", ".join(f"{k} {v}" for k, v in q_stats.reasons.items()),
             "manifest": store.uri(r.key),
         }
-        for r, q in results
+        for (r, q), (r_stats, q_stats) in zip(results, stats, strict=True)
     ]
     if reasons:
         context.log.warning(f"quarantined rows by reason: {dict(reasons)}")
@@ -94,10 +96,10 @@ def decoded_reports(context: AssetExecutionContext, lake: LakeResource) -> Mater
             "quarantined": sum(q.rows for _, q in results),
             "quarantined_by_reason": MetadataValue.json(dict(reasons)),
             "readings_by_channel": MetadataValue.json(dict(channels)),
-            "null_readings": sum(r.stats["null_values"] for r, _ in results),
+            "null_readings": sum(r_stats.null_values for r_stats, _ in stats),
             "bytes": sum(r.bytes for r, _ in results),
             "days": markdown_table(per_day),
-            "preview": markdown_table(results[-1][0].stats.get("preview", [])),
+            "preview": markdown_table(stats[-1][0].preview),
             **range_note(len(days)),
         }
     )
@@ -174,22 +176,22 @@ def _decode_day(
             zone=QUARANTINE,
             files=q_files,
             columns=stored_columns(QUARANTINE_SCHEMA),
-            stats={"raw_rows": raw.rows, "raw_attempt": raw.attempt, "reasons": dict(reasons)},
+            stats=QuarantineStats(raw.rows, raw.attempt, dict(reasons)).to_dict(),
             **common,
         )
         data = DayManifest(
             zone=DATA,
             files=data_files,
             columns=stored_columns(READINGS_SCHEMA),
-            stats={
-                "raw_rows": raw.rows,
-                "raw_attempt": raw.attempt,
-                "source_fingerprint": raw.stats.get("fingerprint"),
-                "channels": dict(channels),
-                "null_values": null_values,
-                "quarantined": sum(reasons.values()),
-                "preview": preview,
-            },
+            stats=DataStats(
+                raw_rows=raw.rows,
+                raw_attempt=raw.attempt,
+                source_fingerprint=RawStats.of(raw).fingerprint,
+                channels=dict(channels),
+                null_values=null_values,
+                quarantined=sum(reasons.values()),
+                preview=preview,
+            ).to_dict(),
             linked=[quarantine],
             **common,
         )

@@ -13,6 +13,7 @@ from dagster import (
 from lake_assets.assets.days import Progress, new_attempt, run_days
 from lake_assets.assets.metadata import column_schema, markdown_table, range_note, stored_columns
 from lake_assets.errors import only_transient_retried
+from lake_assets.manifest_stats import RawStats
 from lake_assets.parquet import PartWriter
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
@@ -50,18 +51,19 @@ def raw_reports(
     context.log.info(f"extracting {len(days)} day(s) from {mysql.describe()}")
     manifests = [extract_day(context, mysql, store, day) for day in days]
 
+    stats = [RawStats.of(m) for m in manifests]
     per_day = [
         {
             "date": m.date,
             "rows": m.rows,
             "MB": round(m.bytes / 1e6, 3),
             "files": len(m.files),
-            "source checksum": m.stats["fingerprint"]["checksum"],
-            "max updated_at": m.stats["fingerprint"]["max_updated_at"],
-            "zero dates": sum(m.stats["zero_dates"].values()),
+            "source checksum": s.fingerprint.checksum,
+            "max updated_at": s.fingerprint.max_updated_at,
+            "zero dates": sum(s.zero_dates.values()),
             "manifest": store.uri(m.key),
         }
-        for m in manifests
+        for m, s in zip(manifests, stats, strict=True)
     ]
     last = manifests[-1]
     return MaterializeResult(
@@ -73,10 +75,14 @@ def raw_reports(
             "files": sum(len(m.files) for m in manifests),
             "source": mysql.describe(),
             "source_fingerprint": MetadataValue.json(
-                {m.date: m.stats["fingerprint"] for m in manifests}
+                {m.date: s.fingerprint.as_dict() for m, s in zip(manifests, stats, strict=True)}
             ),
             "zero_dates_to_null": MetadataValue.json(
-                {m.date: m.stats["zero_dates"] for m in manifests if m.stats["zero_dates"]}
+                {
+                    m.date: s.zero_dates
+                    for m, s in zip(manifests, stats, strict=True)
+                    if s.zero_dates
+                }
             ),
             "days": markdown_table(per_day),
             **range_note(len(days)),
@@ -122,12 +128,12 @@ def _extract_day(
             files=files,
             columns=stored_columns(extract.schema),
             run_id=context.run.run_id,
-            stats={
-                "fingerprint": extract.fingerprint.as_dict(),
-                "zero_dates": dict(extract.zero_dates),
-                "source_columns": {c.name: c.column_type for c in extract.columns},
-                "source": mysql.describe(),
-            },
+            stats=RawStats(
+                fingerprint=extract.fingerprint,
+                zero_dates=dict(extract.zero_dates),
+                source_columns={c.name: c.column_type for c in extract.columns},
+                source=mysql.describe(),
+            ).to_dict(),
         )
         if extract.zero_dates:
             context.log.warning(

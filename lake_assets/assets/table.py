@@ -12,6 +12,7 @@ from lake_assets.assets.days import run_days
 from lake_assets.assets.decoded import decoded_reports
 from lake_assets.assets.metadata import markdown_table, range_note
 from lake_assets.errors import ExplainedFailure, only_transient_retried
+from lake_assets.manifest_stats import DataStats
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import TRANSIENT_RETRIES
 from lake_assets.publishing import publish_forward
@@ -53,12 +54,13 @@ def reports_table(
                 f"{day}: no decoded data for this day — materialize decoded_reports first"
             )
         raw = read_manifest(store, DayPath(RAW, day))
-        if raw is None or manifest.stats.get("raw_attempt") != raw.attempt:
+        made_from = DataStats.of(manifest).raw_attempt
+        if raw is None or made_from != raw.attempt:
             # The raw day was re-extracted and not decoded since (a blocking check may have
             # stopped that run): publishing would show data the source no longer has.
             raise ExplainedFailure(
                 f"{day}: the decoded data was made from raw attempt "
-                f"{manifest.stats.get('raw_attempt')}, but the current raw extract is "
+                f"{made_from}, but the current raw extract is "
                 f"{raw.attempt if raw else 'missing'} — materialize decoded_reports (with its "
                 "checks) first; the published version was left as it is"
             )

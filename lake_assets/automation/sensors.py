@@ -32,6 +32,7 @@ from lake_assets.automation.late_data import (
     is_current,
     load_cursor,
 )
+from lake_assets.manifest_stats import DataStats
 from lake_assets.partitions import daily_partitions, date_to_path_value, key_to_date
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeResource, LakeStore
@@ -116,9 +117,9 @@ def published_fingerprints(
     for day in days:
         data = read_manifest(store, DayPath(DATA, day))
         spec = catalog_days.get(date_to_path_value(day))
-        fingerprint = data.stats.get("source_fingerprint") if data else None
+        fingerprint = DataStats.of(data).source_fingerprint if data else None
         if fingerprint and data and published_attempt(spec) == data.attempt:
-            out[day] = fingerprint_key(fingerprint)
+            out[day] = fingerprint_key(fingerprint.as_dict())
     return out
 
 

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.copies.row_checksum import mysql_datetime_text
+from lake_assets.manifest_stats import QuarantineStats, RawStats
 from lake_assets.parquet import iter_batches
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
@@ -63,8 +64,9 @@ def raw_matches_source(store: LakeStore, day: dt.date) -> Verdict:
     raw = _manifest(store, RAW, day)
     if raw is None:
         return _missing("raw", day)
-    source = raw.stats["fingerprint"]
-    fsp = _fractional_digits(raw.stats.get("source_columns", {}).get("updated_at", ""))
+    stats = RawStats.of(raw)
+    source = stats.fingerprint.as_dict()
+    fsp = _fractional_digits(stats.source_columns.get("updated_at", ""))
     rows, checksum = 0, 0
     min_id: int | None = None
     max_id: int | None = None
@@ -162,9 +164,10 @@ def quarantine_rate(store: LakeStore, day: dt.date, max_rate: float) -> Verdict:
     if decoded is None:
         return _missing("quarantine", day)
     _, quarantine = decoded
-    raw_rows = quarantine.stats.get("raw_rows", 0)
+    q_stats = QuarantineStats.of(quarantine)
+    raw_rows = q_stats.raw_rows
     rate = quarantine.rows / raw_rows if raw_rows else 0.0
-    reasons = Counter(quarantine.stats.get("reasons", {})).most_common(3)
+    reasons = Counter(q_stats.reasons).most_common(3)
     ok = rate <= max_rate
     return Verdict(
         ok,

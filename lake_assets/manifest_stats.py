@@ -1,0 +1,68 @@
+"""What the reports pipeline's day manifests record besides their files, typed.
+
+The JSON is unchanged (manifests written before these types read back the same); a key an
+older manifest lacks takes its default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Self
+
+from lake_assets.resources.mysql import DayFingerprint
+from lake_assets.zones import DayManifest
+
+
+class _Stats:
+    @classmethod
+    def of(cls, manifest: DayManifest) -> Self:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls._from({k: v for k, v in manifest.stats.items() if k in known})
+
+    @classmethod
+    def _from(cls, body: dict[str, Any]) -> Self:
+        return cls(**body)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class RawStats(_Stats):
+    """A raw day: the source snapshot it was read in."""
+
+    fingerprint: DayFingerprint
+    zero_dates: dict[str, int] = field(default_factory=dict)
+    source_columns: dict[str, str] = field(default_factory=dict)  # name → MySQL column type
+    source: str = ""
+
+    @classmethod
+    def _from(cls, body: dict[str, Any]) -> RawStats:
+        return cls(**{**body, "fingerprint": DayFingerprint(**body["fingerprint"])})
+
+
+@dataclass(frozen=True)
+class QuarantineStats(_Stats):
+    """A quarantine day: what it was decoded from, and why rows were set aside."""
+
+    raw_rows: int = 0
+    raw_attempt: str | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataStats(_Stats):
+    """A decoded day: what it was decoded from, and what it holds."""
+
+    raw_rows: int = 0
+    raw_attempt: str | None = None
+    source_fingerprint: DayFingerprint | None = None  # of the raw extract it was decoded from
+    channels: dict[str, int] = field(default_factory=dict)
+    null_values: int = 0
+    quarantined: int = 0
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def _from(cls, body: dict[str, Any]) -> DataStats:
+        fp = body.get("source_fingerprint")
+        return cls(**{**body, "source_fingerprint": DayFingerprint(**fp) if fp else None})
