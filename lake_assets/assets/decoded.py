@@ -22,7 +22,12 @@ from dagster import (
 )
 
 from lake_assets.assets.days import Progress, new_attempt, run_days
-from lake_assets.assets.metadata import column_schema, markdown_table, range_note, stored_columns
+from lake_assets.assets.metadata import (
+    column_schema,
+    markdown_table,
+    result_per_day,
+    stored_columns,
+)
 from lake_assets.assets.raw import raw_reports
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.errors import ExplainedFailure, only_transient_retried
@@ -67,42 +72,40 @@ def decoded_reports(context: AssetExecutionContext, lake: LakeResource) -> Mater
     days = run_days(context)
     results = [decode_day(context, store, day) for day in days]
 
-    readings = sum(r.rows for r, _ in results)
     reasons: Counter[str] = Counter()
-    channels: Counter[str] = Counter()
-    stats = [(DataStats.of(r), QuarantineStats.of(q)) for r, q in results]
-    for r_stats, q_stats in stats:
-        reasons.update(q_stats.reasons)
-        channels.update(r_stats.channels)
-    per_day = [
-        {
-            "date": r.date,
-            "raw rows": r_stats.raw_rows,
-            "readings": r.rows,
-            "null readings": r_stats.null_values,
-            "quarantined": q.rows,
-            "reasons": ", ".join(f"{k} {v}" for k, v in q_stats.reasons.items()),
-            "manifest": store.uri(r.key),
-        }
-        for (r, q), (r_stats, q_stats) in zip(results, stats, strict=True)
-    ]
+    for _, q in results:
+        reasons.update(QuarantineStats.of(q).reasons)
     if reasons:
         context.log.warning(f"quarantined rows by reason: {dict(reasons)}")
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": readings,
-            "dagster/column_schema": column_schema(results[-1][0].columns),
-            "dagster/uri": MetadataValue.path(store.uri(DayPath(DATA, days[-1]).prefix)),
-            "quarantined": sum(q.rows for _, q in results),
-            "quarantined_by_reason": MetadataValue.json(dict(reasons)),
-            "readings_by_channel": MetadataValue.json(dict(channels)),
-            "null_readings": sum(r_stats.null_values for r_stats, _ in stats),
-            "bytes": sum(r.bytes for r, _ in results),
-            "days": markdown_table(per_day),
-            "preview": markdown_table(stats[-1][0].preview),
-            **range_note(len(days)),
-        }
+    per_day = {
+        day: _day_figures(store, day, data, quarantine)
+        for day, (data, quarantine) in zip(days, results, strict=True)
+    }
+    return result_per_day(
+        context, per_day, common={"dagster/column_schema": column_schema(results[-1][0].columns)}
     )
+
+
+def _day_figures(
+    store: LakeStore, day: dt.date, data: DayManifest, quarantine: DayManifest
+) -> dict[str, object]:
+    """A decoded day's own figures: the Plots tab charts `readings` and `quarantined`."""
+    stats, q_stats = DataStats.of(data), QuarantineStats.of(quarantine)
+    return {
+        "dagster/row_count": data.rows,
+        "dagster/partition_row_count": data.rows,
+        "dagster/uri": MetadataValue.path(store.uri(DayPath(DATA, day).prefix)),
+        "readings": data.rows,
+        "raw_rows": stats.raw_rows,
+        "quarantined": quarantine.rows,
+        "quarantine_rate": quarantine.rows / stats.raw_rows if stats.raw_rows else 0.0,
+        "quarantined_by_reason": MetadataValue.json(q_stats.reasons),
+        "readings_by_channel": MetadataValue.json(stats.channels),
+        "null_readings": stats.null_values,
+        "bytes": data.bytes,
+        "preview": markdown_table(stats.preview),
+        "manifest": MetadataValue.path(store.uri(data.key)),
+    }
 
 
 def decode_day(

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import (
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
 
 
 def column_schema(columns: Mapping[str, str]) -> TableSchema:
@@ -38,13 +45,17 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v).replace("|", "\\|")
 
 
-def range_note(n_days: int) -> dict[str, Any]:
-    """Dagster copies one metadata dict onto every day of a single-run range: say so."""
-    if n_days <= 1:
-        return {}
-    return {
-        "figures": MetadataValue.text(
-            f"totals over the run's {n_days} days; each day's own figures are in its "
-            "_manifest.json and the per-day table"
-        )
-    }
+def result_per_day(
+    context: AssetExecutionContext,
+    per_day: Mapping[dt.date, dict[str, Any]],
+    common: dict[str, Any],
+) -> MaterializeResult:
+    """Each day's materialization shows that day's own figures, also inside a single-run range
+    (`add_asset_metadata(..., partition_key=day)`: one materialization per day, its figures
+    winning over the range's); `common` holds only what is true of every day of the run."""
+    if len(per_day) == 1:
+        [figures] = per_day.values()
+        return MaterializeResult(metadata={**common, **figures})
+    for day, figures in per_day.items():
+        context.add_asset_metadata(figures, partition_key=day.isoformat())
+    return MaterializeResult(metadata=common)

@@ -11,7 +11,7 @@ from dagster import (
 )
 
 from lake_assets.assets.days import Progress, new_attempt, run_days
-from lake_assets.assets.metadata import column_schema, markdown_table, range_note, stored_columns
+from lake_assets.assets.metadata import column_schema, result_per_day, stored_columns
 from lake_assets.errors import only_transient_retried
 from lake_assets.manifest_stats import RawStats
 from lake_assets.parquet import PartWriter
@@ -51,43 +51,27 @@ def raw_reports(
     context.log.info(f"extracting {len(days)} day(s) from {mysql.describe()}")
     manifests = [extract_day(context, mysql, store, day) for day in days]
 
-    stats = [RawStats.of(m) for m in manifests]
-    per_day = [
-        {
-            "date": m.date,
-            "rows": m.rows,
-            "MB": round(m.bytes / 1e6, 3),
-            "files": len(m.files),
-            "source checksum": s.fingerprint.checksum,
-            "max updated_at": s.fingerprint.max_updated_at,
-            "zero dates": sum(s.zero_dates.values()),
-            "manifest": store.uri(m.key),
-        }
-        for m, s in zip(manifests, stats, strict=True)
-    ]
     last = manifests[-1]
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(m.rows for m in manifests),
-            "dagster/column_schema": column_schema(last.columns),
-            "dagster/uri": MetadataValue.path(store.uri(DayPath(RAW, days[-1]).prefix)),
-            "bytes": sum(m.bytes for m in manifests),
-            "files": sum(len(m.files) for m in manifests),
-            "source": mysql.describe(),
-            "source_fingerprint": MetadataValue.json(
-                {m.date: s.fingerprint.as_dict() for m, s in zip(manifests, stats, strict=True)}
-            ),
-            "zero_dates_to_null": MetadataValue.json(
-                {
-                    m.date: s.zero_dates
-                    for m, s in zip(manifests, stats, strict=True)
-                    if s.zero_dates
-                }
-            ),
-            "days": markdown_table(per_day),
-            **range_note(len(days)),
-        }
+    per_day = {day: _day_figures(store, day, m) for day, m in zip(days, manifests, strict=True)}
+    return result_per_day(
+        context,
+        per_day,
+        common={"dagster/column_schema": column_schema(last.columns), "source": mysql.describe()},
     )
+
+
+def _day_figures(store: LakeStore, day: dt.date, m: DayManifest) -> dict[str, object]:
+    stats = RawStats.of(m)
+    return {
+        "dagster/row_count": m.rows,
+        "dagster/partition_row_count": m.rows,
+        "dagster/uri": MetadataValue.path(store.uri(DayPath(RAW, day).prefix)),
+        "bytes": m.bytes,
+        "files": len(m.files),
+        "source_fingerprint": MetadataValue.json(stats.fingerprint.as_dict()),
+        "zero_dates_to_null": MetadataValue.json(stats.zero_dates),
+        "manifest": MetadataValue.path(store.uri(m.key)),
+    }
 
 
 def extract_day(

@@ -10,7 +10,7 @@ from dagster import (
 
 from lake_assets.assets.days import run_days
 from lake_assets.assets.decoded import decoded_reports
-from lake_assets.assets.metadata import markdown_table, range_note
+from lake_assets.assets.metadata import result_per_day
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.manifest_stats import DataStats
 from lake_assets.partitions import daily_partitions, date_to_path_value
@@ -85,14 +85,22 @@ def reports_table(
         f"published {len(moved)} day(s), {sum(s.rows for s in moved):,} readings, "
         f"to {catalog.describe()}"
     )
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(s.rows for s in specs),
+    moved_dates = {s.date for s in moved}
+    per_day = {
+        day: {
+            "dagster/row_count": spec.rows,
+            "dagster/partition_row_count": spec.rows,
+            "readings": spec.rows,
+            "location": MetadataValue.path(spec.location),
+            "published_by_this_run": spec.date in moved_dates,
+        }
+        for day, spec in zip(days, specs, strict=True)
+    }
+    return result_per_day(
+        context,
+        per_day,
+        common={
             "dagster/table_name": f"{catalog.describe()}.{TABLE}",
             "dagster/uri": MetadataValue.path(store.uri(f"{DATA}/{TABLE}/")),
-            "published_days": markdown_table(
-                [{"date": s.date, "readings": s.rows, "location": s.location} for s in moved]
-            ),
-            **range_note(len(days)),
-        }
+        },
     )

@@ -14,7 +14,7 @@ from dagster import (
 )
 
 from lake_assets.assets.days import run_days
-from lake_assets.assets.metadata import column_schema, markdown_table
+from lake_assets.assets.metadata import column_schema, markdown_table, result_per_day
 from lake_assets.checks.per_day import check_each_day
 from lake_assets.copies.copy import copy_slot, remove_old_attempts
 from lake_assets.copies.manifest_stats import CopyStats
@@ -86,13 +86,12 @@ def build_copy(
             f"{spec.name}: published {len(moved)} slot(s) to {catalog.describe()}; "
             f"removed {removed} old file(s)"
         )
-        if len(days) > 1:  # each day of a range run shows its own figures
-            for day, m in zip(days, manifests, strict=True):
-                context.add_asset_metadata(_figures(m), partition_key=day.isoformat())
-            return MaterializeResult(metadata=_common(spec, catalog, manifests[-1]))
-        return MaterializeResult(
-            metadata=_common(spec, catalog, manifests[-1]) | _figures(manifests[-1])
-        )
+        if not spec.daily:
+            return MaterializeResult(
+                metadata=_common(spec, catalog, manifests[-1]) | _figures(manifests[-1])
+            )
+        per_day = {day: _figures(m) for day, m in zip(days, manifests, strict=True)}
+        return result_per_day(context, per_day, _common(spec, catalog, manifests[-1]))
 
     if spec.daily:
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, materialize
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.codec.encode import encode_report
@@ -93,24 +93,42 @@ def test_range_is_one_run_and_every_zone_has_each_day_once(lake_root: str) -> No
             assert len(parquet_files(lake_root, zone, date.strftime("%Y%m%d"))) == 1
 
 
-def test_metadata_reports_counts_and_says_when_they_are_range_totals(lake_root: str) -> None:
-    result = run(lake_root, canned(DAYS, reports=2), DAYS[0], DAYS[-1])
-    materializations = result.asset_materializations_for_node("decoded_reports")
-    assert len(materializations) == 3
-    meta = materializations[0].metadata
-    assert meta["dagster/row_count"].value == 3 * 2 * 4
-    assert meta["quarantined"].value == 3
-    assert meta["quarantined_by_reason"].value == {"base64": 3}
-    assert "totals over the run's 3 days" in meta["figures"].value
-    assert "temperature" in meta["preview"].value and "| report_id |" in meta["preview"].value
-    assert "date=20260103/_manifest.json" in meta["days"].value
-    [raw] = result.asset_materializations_for_node("raw_reports")[:1]
-    assert set(raw.metadata["source_fingerprint"].value) == {"20260101", "20260102", "20260103"}
-    assert raw.metadata["source_fingerprint"].value["20260102"]["rows"] == 3
+def test_each_day_of_a_range_run_shows_its_own_figures(lake_root: str) -> None:
+    """Read back through the instance: one materialization per asset and day, and day D's
+    figures are day D's (days of 1, 2 and 3 reports), also in the range run; no range total
+    appears as a day's figure."""
+    rows = {}
+    for n, day in enumerate(DAYS, start=1):
+        rows |= canned([day], reports=n)
+    instance = DagsterInstance.ephemeral()
+    result = materialize_days(
+        ASSETS, resources(lake_root, rows), DAYS[0], DAYS[-1], instance=instance
+    )
+    assert result.success
+    figures = {}
+    for asset in ("raw_reports", "decoded_reports", "reports_table"):
+        records = instance.fetch_materializations(AssetKey(asset), limit=10).records
+        assert sorted(r.partition_key for r in records) == DAYS, "one per day, no duplicates"
+        for r in records:
+            metadata = r.asset_materialization.metadata
+            figures[asset, r.partition_key] = {k: v.value for k, v in metadata.items()}
+    for n, day in enumerate(DAYS, start=1):
+        raw, decoded, table = (
+            figures[a, day] for a in ("raw_reports", "decoded_reports", "reports_table")
+        )
+        assert raw["dagster/row_count"] == raw["dagster/partition_row_count"] == n + 1
+        assert raw["source_fingerprint"]["rows"] == n + 1
+        readings = n * 2 * 2  # n good reports of 2 samples × 2 channels, and one bad row
+        assert decoded["dagster/row_count"] == decoded["readings"] == readings
+        assert (decoded["raw_rows"], decoded["quarantined"]) == (n + 1, 1)
+        assert decoded["quarantined_by_reason"] == {"base64": 1}
+        assert sum(decoded["readings_by_channel"].values()) == readings
+        assert table["dagster/row_count"] == readings
+        assert "temperature" in decoded["preview"] and "| report_id |" in decoded["preview"]
+        assert decoded["dagster/uri"].rstrip("/").endswith(f"date={day.replace('-', '')}")
     single = run(lake_root, canned(DAYS, reports=2), DAYS[0])
     [m] = single.asset_materializations_for_node("decoded_reports")
     assert m.metadata["dagster/row_count"].value == 8
-    assert "figures" not in m.metadata
 
 
 def test_rerun_replaces_a_day_without_duplicates(lake_root: str) -> None:
