@@ -1,6 +1,6 @@
 """Environment → typed settings, validated once when the code location loads.
 
-The names and defaults are the contract's (shared/specs/lake-contract.md). A `.env` file in the
+The names and defaults are the contract's (docs/lake-contract.md). A `.env` file in the
 working directory is read too; variables already set win over it.
 """
 

@@ -27,7 +27,6 @@ from lake_assets.resources.mysql import DayExtract, DayFingerprint, MySQLResourc
 from lake_assets.resources.mysql_types import SourceColumn, schema_of
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LAKE_SHARED_DIR", REPO.parent / "shared"))
 
 
 def mysql_params() -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""sensor-pack v1: the binary format of `reports.encoded` (see shared/specs/sensor-pack-v1.md)."""
+"""sensor-pack v1: the binary format of `reports.encoded` (see docs/sensor-pack-v1.md)."""
 
 from lake_assets.codec.decode import Decoded, decode_reports
 from lake_assets.codec.encode import encode_report

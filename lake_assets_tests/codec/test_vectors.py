@@ -1,21 +1,21 @@
-"""The shared test vectors (shared/vectors/sensor-pack-v1.jsonl) must decode exactly."""
+"""The public test vectors (a copy in vectors/sensor-pack-v1.jsonl) must decode exactly."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from lake_assets.codec import decode_reports
-from lake_assets_tests.conftest import SHARED
 
-VECTORS_FILE = SHARED / "vectors" / "sensor-pack-v1.jsonl"
+VECTORS_FILE = Path(__file__).parent / "vectors" / "sensor-pack-v1.jsonl"
 
 
 def load_vectors() -> list[dict]:
     if not VECTORS_FILE.exists():
-        pytest.fail(f"shared vectors not found at {VECTORS_FILE}; set LAKE_SHARED_DIR")
+        pytest.fail(f"test vectors not found at {VECTORS_FILE}")
     return [json.loads(line) for line in VECTORS_FILE.read_text().splitlines() if line.strip()]
 
 
