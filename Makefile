@@ -39,6 +39,7 @@ mysql: install
 
 demo dev: export LAKE_COPIES ?= $(DEMO_COPIES)
 demo: install mysql
+	$(BIN)/lake-assets demo pin-start --days $(DEMO_DAYS)
 	$(BIN)/lake-assets demo seed --days $(DEMO_DAYS)
 	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(ASSETS),$(DAILY_COPIES) \
 	  --partition-range "$$($(BIN)/lake-assets demo range --days $(DEMO_DAYS))"

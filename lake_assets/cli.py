@@ -190,6 +190,35 @@ def seed(days: int, end: str | None, devices: int, seed: int, force: bool) -> No
     )
 
 
+@demo.command(name="pin-start")
+@click.option("--days", default=7, show_default=True)
+@click.option("--end", default=None)
+@click.option("--env-file", default=".env", show_default=True, type=click.Path(dir_okay=False))
+def pin_start(days: int, end: str | None, env_file: str) -> None:
+    """Start the daily partitions at the demo's first day (LAKE_START_DATE in .env), so that the
+    UI shows the demo's days, all filled. A LAKE_START_DATE you set yourself, in the
+    environment or in the file, is left as it is."""
+    from pathlib import Path
+
+    from dotenv import dotenv_values
+
+    path = Path(env_file)
+    first = _demo_days(days, end)[0].isoformat()
+    mine = os.environ.get("LAKE_START_DATE") or (
+        dotenv_values(path).get("LAKE_START_DATE") if path.exists() else None
+    )
+    if mine:
+        click.echo(f"LAKE_START_DATE={mine} is yours; left as it is")
+        return
+    text = path.read_text() if path.exists() else ""
+    separator = "" if not text or text.endswith("\n") else "\n"
+    path.write_text(
+        f"{text}{separator}# written by `lake-assets demo pin-start`: the partitions start at "
+        f"the demo's first day\nLAKE_START_DATE={first}\n"
+    )
+    click.echo(f"LAKE_START_DATE={first} written to {path}")
+
+
 @demo.command(name="range")
 @click.option("--days", default=7, show_default=True)
 @click.option("--end", default=None)

@@ -7,6 +7,8 @@ import os
 
 # Before lake_assets is imported: retries (transient errors, injected failures) without waits.
 os.environ.setdefault("LAKE_RETRY_DELAY_S", "0.05")
+# The tests' days start in 2021, whatever a `.env` left by `make demo` says.
+os.environ.setdefault("LAKE_START_DATE", "2021-01-01")
 
 import datetime as dt
 import json

@@ -168,3 +168,23 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     header = lines.index(next(line for line in lines if line.startswith("site")))
     table = [re.split(r"\s{2,}", line.strip()) for line in lines[header + 2 :]]
     assert [(cells[0], int(cells[1])) for cells in table] == [(site, n) for site, n in sites]
+
+
+def test_demo_pin_start_writes_the_first_day_once_and_never_overrides_yours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = tmp_path / ".env"
+    env.write_text("MYSQL_DATABASE=mine")  # no newline at the end
+    monkeypatch.delenv("LAKE_START_DATE", raising=False)
+    args = ("demo", "pin-start", "--days", "7", "--end", "2026-01-31", "--env-file", str(env))
+    assert invoke(*args) == (0, f"LAKE_START_DATE=2026-01-25 written to {env}\n")
+    assert env.read_text().splitlines()[0] == "MYSQL_DATABASE=mine"
+    assert env.read_text().splitlines()[-1] == "LAKE_START_DATE=2026-01-25"
+    code, out = invoke(
+        "demo", "pin-start", "--days", "3", "--end", "2026-03-01", "--env-file", str(env)
+    )
+    assert (code, out) == (0, "LAKE_START_DATE=2026-01-25 is yours; left as it is\n")
+    monkeypatch.setenv("LAKE_START_DATE", "2020-05-05")
+    other = tmp_path / "other.env"
+    code, out = invoke("demo", "pin-start", "--env-file", str(other))
+    assert "LAKE_START_DATE=2020-05-05 is yours" in out and not other.exists()
