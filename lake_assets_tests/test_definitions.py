@@ -3,9 +3,11 @@ settings fail at load time with the variable to fix."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from dagster import DailyPartitionsDefinition, instance_for_test
@@ -85,3 +87,27 @@ def test_password_is_an_env_var_not_a_literal(monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(mysql.password, EnvVar)  # resolved at run time, hidden in the UI
     monkeypatch.delenv("MYSQL_PASSWORD")
     assert build_resources(LakeSettings.from_env({}))["mysql"].password == ""
+
+
+@pytest.mark.slow
+def test_dg_knows_the_project(tmp_path: Path) -> None:
+    """`[tool.dg]` makes this a dg project: `dg check defs` and `dg list defs` load it."""
+    dg = str(Path(sys.executable).parent / "dg")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "LAKE_ROOT": str(tmp_path / "lake")}
+    check = subprocess.run(
+        [dg, "check", "defs"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert check.returncode == 0, check.stderr[-3000:]
+    assert "All definitions loaded successfully" in check.stdout + check.stderr
+    listed = subprocess.run(
+        [dg, "list", "defs", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    body = json.loads(listed.stdout)
+    keys = {a["asset_key"] for a in body["assets"]}
+    assert {"raw_reports", "decoded_reports", "reports_table"} <= keys
