@@ -229,13 +229,19 @@ def range_(days: int, end: str | None) -> None:
 
 
 @demo.command()
-def report() -> None:
-    """Per published day: readings, quarantined rows and mean temperature."""
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also draw readings and quarantined rows per day into this SVG file",
+)
+def report(chart: str | None) -> None:
+    """Per published day: readings, quarantined rows and mean temperature; then per site."""
     with _resources(_settings()) as resources:
-        _report(resources)
+        _report(resources, chart)
 
 
-def _report(resources: dict[str, Any]) -> None:
+def _report(resources: dict[str, Any], chart: str | None = None) -> None:
     from lake_assets.zones import read_decoded
 
     store = resources["lake"].store()
@@ -252,6 +258,14 @@ def _report(resources: dict[str, Any]) -> None:
         out.append((date, readings, decoded[1].rows if decoded else None, mean_temp))
     print_table(["date", "readings", "quarantined", "mean_temp_c"], out)
     _report_sites(resources["catalog"])
+    if chart:
+        from pathlib import Path
+
+        from lake_assets.demo.chart import days_chart
+
+        title = "Readings and quarantined rows per day"
+        Path(chart).write_text(days_chart([(d, r, q) for d, r, q, _ in out], title))
+        click.echo(f"\nchart: {chart}")
 
 
 def _report_sites(catalog: Any) -> None:

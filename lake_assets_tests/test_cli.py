@@ -95,9 +95,14 @@ def test_query_and_report_read_the_catalog(monkeypatch: pytest.MonkeyPatch, lake
     code, out = invoke("query", "SELECT date, count(*) AS n FROM reports GROUP BY 1 ORDER BY 1")
     assert code == 0, out
     assert out.splitlines()[2:] == ["20260101  8", "20260102  8"]
-    code, out = invoke("demo", "report")
+    chart = Path(lake_root).parent / "report.svg"
+    code, out = invoke("demo", "report", "--chart", str(chart))
     assert code == 0, out
     assert out.splitlines()[2].split() == ["20260101", "8", "1", "20.005"]
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert "<title>20260101: 8 readings</title>" in svg
+    assert "<title>20260102: 1 quarantined</title>" in svg
 
 
 def test_bad_setting_is_one_clear_sentence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
