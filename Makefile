@@ -16,13 +16,14 @@ FULL_COPIES := copies/devices
 DEMO_DAYS ?= 7
 BENCH_DAYS ?= 7
 
-.PHONY: help install mysql demo dev test lint format bench clean
+.PHONY: help install mysql demo dev test lint format bench clean screenshots
 
 help:
 	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, copy the demo's"
 	@echo "            tables (lake_assets/demo/copies.yaml), print the answer"
 	@echo "make test   lint and run the whole test suite (needs MySQL: started/installed if it can be)"
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
+	@echo "make screenshots  remake the README's pictures (headless Chromium) from the demo"
 	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow,"
 	@echo "            a 1M-row table copy vs connectorx and dlt"
 
@@ -46,6 +47,9 @@ demo: install mysql
 	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(FULL_COPIES)
 	@echo
 	$(BIN)/lake-assets demo report
+
+screenshots: demo
+	scripts/screenshots
 
 dev: demo
 	$(BIN)/dagster instance concurrency set lake_catalog 1 >/dev/null

@@ -30,11 +30,11 @@ def days_chart(rows: Sequence[tuple[str, int, int | None]], title: str) -> str:
         y = TOP + plot_h * (1 - frac)
         parts.append(
             f'<text x="{LEFT - 6}" y="{y + 4}" text-anchor="end" fill="#2f6db5">'
-            f"{top_readings * frac:,.0f}</text>"
+            f"{_number(top_readings * frac)}</text>"
         )
         parts.append(
             f'<text x="{LEFT + plot_w + 6}" y="{y + 4}" fill="#c0392b">'
-            f"{top_quarantine * frac:,.0f}</text>"
+            f"{_number(top_quarantine * frac)}</text>"
         )
     points = []
     for i, (date, readings, quarantined) in enumerate(rows):
@@ -65,3 +65,7 @@ def days_chart(rows: Sequence[tuple[str, int, int | None]], title: str) -> str:
         "</text></svg>"
     )
     return "\n".join(parts) + "\n"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
