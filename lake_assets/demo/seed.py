@@ -62,7 +62,9 @@ def generate_day(
         channels = _channels_of(d)
         for r in range(reports_per_day):
             base = midnight + dt.timedelta(seconds=r * step + d % 30)
-            raw = _raw_values(rng, channels, samples, base, interval, wide=(d % 17 == 5))
+            raw = _raw_values(
+                rng, channels, samples, base, interval, wide=(d % 17 == 5), warmth=_warmth(d)
+            )
             encoded = encode_report(int(base.timestamp()), interval, channels, raw)
             created = base + dt.timedelta(seconds=step, milliseconds=int(rng.integers(0, 60_000)))
             yield SourceRow(device_id, day, created, encoded)
@@ -78,6 +80,12 @@ def _channels_of(device: int) -> tuple[int, ...]:
     return BASE_CHANNELS
 
 
+def _warmth(device: int) -> float:
+    """Each site (devices.site is SITES[device % 5]) has its own climate, °C above or below 21;
+    balanced, so the fleet's mean stays 21 °C."""
+    return SITE_WARMTH[device % len(SITE_WARMTH)]
+
+
 def _raw_values(
     rng: np.random.Generator,
     channels: tuple[int, ...],
@@ -86,6 +94,7 @@ def _raw_values(
     interval: int,
     *,
     wide: bool,
+    warmth: float = 0.0,
 ) -> np.ndarray:
     hours = (base.hour + base.minute / 60) + np.arange(samples) * interval / 3600
     daily = np.sin((hours - 9) / 24 * 2 * np.pi)
@@ -93,7 +102,7 @@ def _raw_values(
     for code in channels:
         noise = rng.normal(0, 1, samples)
         if code == 1:  # temperature, °C × 100
-            v = (21 + 3 * daily + 0.2 * noise) * 100
+            v = (21 + warmth + 3 * daily + 0.2 * noise) * 100
         elif code == 2:  # humidity, % × 100
             v = (45 - 8 * daily + noise) * 100
         elif code == 3:  # CO2, ppm
@@ -186,6 +195,7 @@ CREATE TABLE IF NOT EXISTS device_events (
   KEY (event_time)
 )"""
 SITES = ("Hamburg harbour", "Köln Dom", "München Nord", "Zürich See", "Wien Prater")
+SITE_WARMTH = (-1.5, -0.5, 0.0, 0.5, 1.5)  # by site, in the order of SITES
 MODELS = ("SP-6", "SP-6w", "SP-3")
 
 
