@@ -173,6 +173,11 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     header = lines.index(next(line for line in lines if line.startswith("site")))
     table = [re.split(r"\s{2,}", line.strip()) for line in lines[header + 2 :]]
     assert [(cells[0], int(cells[1])) for cells in table] == [(site, n) for site, n in sites]
+    from lake_assets.demo.seed import SITE_WARMTH, SITES
+
+    warmth = dict(zip(SITES, SITE_WARMTH, strict=True))
+    for cells in table:  # each site's own climate comes through the join
+        assert float(cells[2]) == pytest.approx(21 + warmth[cells[0]], abs=0.1)
 
 
 def test_demo_pin_start_writes_the_first_day_once_and_never_overrides_yours(
