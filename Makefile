@@ -42,9 +42,9 @@ demo dev: export LAKE_COPIES ?= $(DEMO_COPIES)
 demo: install mysql
 	$(BIN)/lake-assets demo pin-start --days $(DEMO_DAYS)
 	$(BIN)/lake-assets demo seed --days $(DEMO_DAYS)
-	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(ASSETS),$(DAILY_COPIES) \
+	$(BIN)/dg launch --assets $(ASSETS),$(DAILY_COPIES) \
 	  --partition-range "$$($(BIN)/lake-assets demo range --days $(DEMO_DAYS))"
-	$(BIN)/dagster asset materialize -m lake_assets.definitions --select $(FULL_COPIES)
+	$(BIN)/dg launch --assets $(FULL_COPIES)
 	@echo
 	$(BIN)/lake-assets demo report
 
