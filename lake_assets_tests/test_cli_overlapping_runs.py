@@ -19,7 +19,6 @@ import pytest
 
 from lake_assets.demo.seed import replace_days
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets_tests.conftest import REPO
 from lake_assets_tests.test_cli_range_run import ASSETS, dagster_env, expected_per_day
 from lake_assets_tests.test_cli_range_run_s3 import BUCKET, moto_endpoint  # noqa: F401
 
@@ -35,7 +34,7 @@ def start(env: dict[str, str], first: dt.date, last: dt.date) -> subprocess.Pope
             *("--partition-range", f"{first}...{last}"),
         ],
         env=env,
-        cwd=REPO,
+        cwd=env["DAGSTER_HOME"],  # not the repository: Dagster's CLI loads ./.env over env
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -47,7 +47,14 @@ def materialize_range(
     """The contract's `dagster asset materialize … --partition-range`, or the `dg launch` that
     Dagster 1.13 recommends instead (the project's `[tool.dg]` tells it the code location)."""
     command = (
-        [str(Path(sys.executable).parent / "dg"), "launch", "--assets", ASSETS]
+        [
+            str(Path(sys.executable).parent / "dg"),
+            "launch",
+            "--target-path",
+            str(REPO),
+            "--assets",
+            ASSETS,
+        ]
         if with_dg
         else [
             sys.executable,
@@ -64,7 +71,7 @@ def materialize_range(
     proc = subprocess.run(
         [*command, "--partition-range", f"{first}...{last}"],
         env=env,
-        cwd=REPO,
+        cwd=env["DAGSTER_HOME"],  # not the repository: Dagster's CLI loads ./.env over env
         capture_output=True,
         text=True,
         timeout=600,

@@ -1,9 +1,10 @@
-"""The UI path, for real: `dagster dev` (webserver + daemon) on a free local port, a 3-day
+"""The UI path, for real: `dg dev` (webserver + daemon) on a free local port, a 3-day
 backfill of the three assets launched through the webserver's GraphQL API (what the
 Materialize button sends), completing as ONE run, with the schedule and sensors listed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -19,7 +20,12 @@ import pytest
 
 from lake_assets.demo.seed import replace_days
 from lake_assets_tests.conftest import REPO
-from lake_assets_tests.test_cli_range_run import DAYS, dagster_env
+from lake_assets_tests.test_cli_range_run import dagster_env
+
+# The dev server runs in the project, where Dagster loads `.env` over the environment; `make
+# demo` writes LAKE_START_DATE there (a week before yesterday), so the days are recent ones.
+_YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+DAYS = [_YESTERDAY - dt.timedelta(days=i) for i in (2, 1, 0)]
 
 ASSETS = ["raw_reports", "decoded_reports", "reports_table"]
 LAUNCH = """
@@ -75,19 +81,21 @@ def test_backfill_launched_from_the_ui_runs_as_one_run(
     port = free_port()
     log = open(tmp_path / "dagster-dev.log", "w")  # noqa: SIM115 - closed in finally
     server = subprocess.Popen(
+        # `dg dev`, as Dagster 1.13 recommends (`make dev` runs `dagster dev -w workspace.yaml`,
+        # the same webserver and daemon over the same code location)
         [
-            sys.executable,
-            "-m",
-            "dagster",
+            str(Path(sys.executable).parent / "dg"),
             "dev",
-            "-w",
-            str(REPO / "workspace.yaml"),
-            "-h",
+            "--host",
             "127.0.0.1",
-            "-p",
+            "--port",
             str(port),
+            "--target-path",
+            str(REPO),
         ],
-        cwd=REPO,
+        # Dagster's dev server loads `.env` from its working directory over the environment;
+        # a developer's `.env` (`make demo` writes one) must not change the test's settings.
+        cwd=tmp_path,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -24,7 +24,6 @@ from lake_assets.automation.alerts import lake_failure_alerts
 from lake_assets.automation.dead_runs import HOST, PID, dead_runs, lake_dead_runs
 from lake_assets.automation.late_data import days_in_flight
 from lake_assets_tests.automation.test_alerts import webhook  # noqa: F401
-from lake_assets_tests.conftest import REPO
 from lake_assets_tests.test_bad_settings import silent_server
 
 
@@ -61,7 +60,7 @@ def start_cli_run(env: dict[str, str]) -> subprocess.Popen:
             *("--partition", "2026-01-01"),
         ],
         env=env,
-        cwd=REPO,
+        cwd=env["DAGSTER_HOME"],  # not the repository: Dagster's CLI loads ./.env over env
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -145,7 +144,7 @@ def test_under_the_daemon_a_killed_run_is_failed_and_alerted_in_bounded_time(
         daemon = subprocess.Popen(
             [sys.executable, "-m", "dagster._daemon", "run", "-m", "lake_assets.definitions"],
             env=env,
-            cwd=REPO,
+            cwd=env["DAGSTER_HOME"],  # not the repository: Dagster's CLI loads ./.env over env
             stdout=(tmp_path / "daemon.log").open("w"),
             stderr=subprocess.STDOUT,
         )
