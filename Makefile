@@ -13,6 +13,8 @@ ASSETS := raw_reports,decoded_reports,reports_table
 DEMO_COPIES := $(CURDIR)/lake_assets/demo/copies.yaml
 DAILY_COPIES := copies/device_events
 FULL_COPIES := copies/devices
+# the run's progress and checks, without Dagster's DEBUG event lines
+QUIET := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'
 DEMO_DAYS ?= 7
 BENCH_DAYS ?= 7
 
@@ -42,9 +44,9 @@ demo dev: export LAKE_COPIES ?= $(DEMO_COPIES)
 demo: install mysql
 	$(BIN)/lake-assets demo pin-start --days $(DEMO_DAYS)
 	$(BIN)/lake-assets demo seed --days $(DEMO_DAYS)
-	$(BIN)/dg launch --assets $(ASSETS),$(DAILY_COPIES) \
+	$(BIN)/dg launch --assets $(ASSETS),$(DAILY_COPIES) $(QUIET) \
 	  --partition-range "$$($(BIN)/lake-assets demo range --days $(DEMO_DAYS))"
-	$(BIN)/dg launch --assets $(FULL_COPIES)
+	$(BIN)/dg launch --assets $(FULL_COPIES) $(QUIET)
 	@echo
 	$(BIN)/lake-assets demo report
 
