@@ -217,6 +217,7 @@ def pin_start(days: int, end: str | None, env_file: str) -> None:
         f"the demo's first day\nLAKE_START_DATE={first}\n"
     )
     click.echo(f"LAKE_START_DATE={first} written to {path}")
+    click.echo("(delete that line before you point the project at a source with older days)")
 
 
 @demo.command(name="range")

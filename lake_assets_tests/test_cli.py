@@ -187,7 +187,9 @@ def test_demo_pin_start_writes_the_first_day_once_and_never_overrides_yours(
     env.write_text("MYSQL_DATABASE=mine")  # no newline at the end
     monkeypatch.delenv("LAKE_START_DATE", raising=False)
     args = ("demo", "pin-start", "--days", "7", "--end", "2026-01-31", "--env-file", str(env))
-    assert invoke(*args) == (0, f"LAKE_START_DATE=2026-01-25 written to {env}\n")
+    code, out = invoke(*args)
+    assert (code, out.splitlines()[0]) == (0, f"LAKE_START_DATE=2026-01-25 written to {env}")
+    assert "delete that line" in out
     assert env.read_text().splitlines()[0] == "MYSQL_DATABASE=mine"
     assert env.read_text().splitlines()[-1] == "LAKE_START_DATE=2026-01-25"
     code, out = invoke(
