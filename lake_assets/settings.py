@@ -49,6 +49,8 @@ DEFAULTS: dict[str, str] = {
     "ATHENA_OUTPUT_LOCATION": "",
     # table copies: a YAML file; unset → ./copies.yaml if it exists, else no copies
     "LAKE_COPIES": "",
+    # 0: a backfill range is one run; N: runs of N days
+    "LAKE_BACKFILL_DAYS_PER_RUN": "0",
 }
 
 
@@ -105,6 +107,7 @@ class LakeSettings:
     mysql: MySQLSettings = MySQLSettings()
     athena_workgroup: str = "primary"
     athena_output_location: str = ""  # "" → <LAKE_ROOT>/_athena/ unless the workgroup sets one
+    backfill_days_per_run: int = 0  # 0: a range is one run
 
     def __post_init__(self) -> None:
         if self.freshness_deadline <= self.schedule_time:
@@ -150,6 +153,9 @@ class LakeSettings:
             mysql=MySQLSettings.from_env(env),
             athena_workgroup=get(env, "ATHENA_WORKGROUP"),
             athena_output_location=env.get("ATHENA_OUTPUT_LOCATION", ""),
+            backfill_days_per_run=_parse_int(
+                "LAKE_BACKFILL_DAYS_PER_RUN", get(env, "LAKE_BACKFILL_DAYS_PER_RUN"), 0
+            ),
         )
 
 

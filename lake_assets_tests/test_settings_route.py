@@ -50,3 +50,40 @@ def test_resources_are_built_from_the_settings(monkeypatch: pytest.MonkeyPatch) 
 def test_a_bad_mysql_setting_fails_at_load(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         LakeSettings.from_env({name: value})
+
+
+def test_backfill_days_per_run_splits_a_backfill_into_runs_of_n_days(tmp_path) -> None:
+    """0 (default): a range is one run (what --partition-range needs); N: runs of N days."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json\n"
+        "from lake_assets.definitions import defs\n"
+        "graph = defs.resolve_asset_graph()\n"
+        "out = {}\n"
+        "for key in graph.get_all_asset_keys():\n"
+        "    policy = graph.get(key).backfill_policy\n"
+        "    out[key.to_user_string()] = policy.max_partitions_per_run if policy else 'none'\n"
+        "print(json.dumps(out))\n"
+    )
+    seen = {}
+    for value in ("", "2"):
+        env = {**os.environ, "LAKE_BACKFILL_DAYS_PER_RUN": value, "LAKE_ROOT": str(tmp_path)}
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        seen[value] = json.loads(proc.stdout.strip().splitlines()[-1])
+    daily = ("raw_reports", "decoded_reports", "reports_table")
+    assert all(seen[""][k] is None for k in daily), "single run: no limit per run"
+    assert all(seen["2"][k] == 2 for k in daily)
+    with pytest.raises(SettingsError, match=r"LAKE_BACKFILL_DAYS_PER_RUN='two' must be a whole"):
+        LakeSettings.from_env({"LAKE_BACKFILL_DAYS_PER_RUN": "two"})

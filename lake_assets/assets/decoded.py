@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -34,7 +33,7 @@ from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.partitions import daily_partitions, date_to_path_value
-from lake_assets.policies import TRANSIENT_RETRIES
+from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.retention import remove_unreferenced
 from lake_assets.zones import (
@@ -58,7 +57,7 @@ DECODE_BATCH_ROWS = 500
 
 @asset(
     partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
+    backfill_policy=DAILY_BACKFILL,
     retry_policy=TRANSIENT_RETRIES,
     deps=[raw_reports],
     kinds={"python", "parquet"},

@@ -4,7 +4,6 @@ import datetime as dt
 
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -16,7 +15,7 @@ from lake_assets.errors import only_transient_retried
 from lake_assets.manifest_stats import RawStats
 from lake_assets.parquet import PartWriter
 from lake_assets.partitions import daily_partitions, date_to_path_value
-from lake_assets.policies import TRANSIENT_RETRIES
+from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource, SourceError
 from lake_assets.retention import remove_unreferenced
@@ -34,7 +33,7 @@ from lake_assets.zones import (
 
 @asset(
     partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
+    backfill_policy=DAILY_BACKFILL,
     retry_policy=TRANSIENT_RETRIES,
     kinds={"mysql", "parquet"},
     group_name="reports",

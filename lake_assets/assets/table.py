@@ -2,7 +2,6 @@
 
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -14,7 +13,7 @@ from lake_assets.assets.metadata import result_per_day
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.manifest_stats import DataStats
 from lake_assets.partitions import daily_partitions, date_to_path_value
-from lake_assets.policies import TRANSIENT_RETRIES
+from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
 from lake_assets.publishing import publish_forward
 from lake_assets.resources.catalog import (
     REPORTS_SHAPE,
@@ -30,7 +29,7 @@ from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
 
 @asset(
     partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
+    backfill_policy=DAILY_BACKFILL,
     retry_policy=TRANSIENT_RETRIES,
     deps=[decoded_reports],
     kinds={"glue", "athena"} if current_settings().is_s3 else {"duckdb"},

@@ -6,7 +6,6 @@ from dagster import (
     AssetChecksDefinition,
     AssetExecutionContext,
     AssetsDefinition,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -22,7 +21,7 @@ from lake_assets.copies.reconcile import copy_matches_source
 from lake_assets.copies.spec import COPIES_GROUP, TableSpec
 from lake_assets.errors import only_transient_retried
 from lake_assets.partitions import daily_partitions
-from lake_assets.policies import TRANSIENT_RETRIES
+from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
 from lake_assets.publishing import publish_forward
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, TableShape
 from lake_assets.resources.lake import LakeResource
@@ -45,7 +44,7 @@ def build_copy(
         key=spec.asset_key,
         group_name=COPIES_GROUP,
         partitions_def=daily_partitions if spec.daily else None,
-        backfill_policy=BackfillPolicy.single_run() if spec.daily else None,
+        backfill_policy=DAILY_BACKFILL if spec.daily else None,
         retry_policy=TRANSIENT_RETRIES,
         kinds={"mysql", "parquet", catalog_kind},
         pool="mysql_extract",
