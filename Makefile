@@ -18,12 +18,13 @@ QUIET := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}
 DEMO_DAYS ?= 7
 BENCH_DAYS ?= 7
 
-.PHONY: help install mysql demo dev test lint format bench clean screenshots
+.PHONY: help install mysql postgres demo dev test lint format bench clean screenshots
 
 help:
 	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, copy the demo's"
 	@echo "            tables (lake_assets/demo/copies.yaml), print the answer"
-	@echo "make test   lint and run the whole test suite (needs MySQL: started/installed if it can be)"
+	@echo "make test   lint and run the whole test suite (needs MySQL and PostgreSQL: started or"
+	@echo "            installed if they can be)"
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
 	@echo "make screenshots  remake the README's pictures (headless Chromium) from the demo"
 	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow,"
@@ -39,6 +40,9 @@ install: $(STAMP)
 
 mysql: install
 	@scripts/ensure-mysql
+
+postgres: install
+	@scripts/ensure-postgres
 
 demo dev: export LAKE_COPIES ?= $(DEMO_COPIES)
 demo: install mysql
@@ -57,9 +61,9 @@ dev: demo
 	$(BIN)/dagster instance concurrency set lake_catalog 1 >/dev/null
 	$(BIN)/dagster dev -w workspace.yaml
 
-test: install mysql
+test: install mysql postgres
 	$(BIN)/ruff check lake_assets lake_assets_tests bench
-	LAKE_REQUIRE_MYSQL=1 $(BIN)/pytest
+	LAKE_REQUIRE_MYSQL=1 LAKE_REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check lake_assets lake_assets_tests bench

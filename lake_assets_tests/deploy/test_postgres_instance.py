@@ -36,7 +36,7 @@ def pg_database() -> Iterator[str]:
         message = f"PostgreSQL at {PG['host']}:{PG['port']} unreachable ({e})"
         if os.environ.get("LAKE_REQUIRE_POSTGRES"):
             pytest.fail(message + " — start PostgreSQL or set DAGSTER_PG_HOST/_PORT/_USER")
-        pytest.skip(message)  # scripts/ensure-postgres is issue 14's
+        pytest.skip(message)  # plain pytest; `make test` runs scripts/ensure-postgres first
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
