@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, TableShape, published_attempt
 from lake_assets.resources.lake import LakeStore
+from lake_assets.zones import DayManifest, DayPath
+
+
+def partition_of(store: LakeStore, path: DayPath, manifest: DayManifest) -> PartitionSpec:
+    """The catalog entry that publishes the attempt a manifest names."""
+    return PartitionSpec(
+        date=manifest.date,
+        location=store.uri(path.attempt_prefix(manifest.attempt)),
+        files=[store.uri(f.key) for f in manifest.files],
+        rows=manifest.rows,
+    )
 
 
 def publish_forward(

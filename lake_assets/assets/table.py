@@ -12,9 +12,9 @@ from lake_assets.assets.decoded import decoded_reports
 from lake_assets.assets.metadata import result_per_day
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.manifest_stats import DataStats
-from lake_assets.partitions import daily_partitions, date_to_path_value
+from lake_assets.partitions import daily_partitions
 from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
-from lake_assets.publishing import publish_forward
+from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import (
     REPORTS_SHAPE,
     LakeCatalog,
@@ -63,14 +63,7 @@ def reports_table(
                 f"{raw.attempt if raw else 'missing'} — materialize decoded_reports (with its "
                 "checks) first; the published version was left as it is"
             )
-        specs.append(
-            PartitionSpec(
-                date=date_to_path_value(day),
-                location=store.uri(path.attempt_prefix(manifest.attempt)),
-                files=[store.uri(f.key) for f in manifest.files],
-                rows=manifest.rows,
-            )
-        )
+        specs.append(partition_of(store, path, manifest))
     moved, ahead = publish_forward(store, catalog, REPORTS_SHAPE, specs, context.run.run_id)
     if ahead:
         context.log.warning(

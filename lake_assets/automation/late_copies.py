@@ -37,11 +37,10 @@ from lake_assets.automation.late_data import (
     load_cursor,
 )
 from lake_assets.automation.sensors import digest, lookback_window
-from lake_assets.copies.extract import judge_source
+from lake_assets.copies.extract import judge_source, server_checksum
 from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.copies.row_checksum import RowChecksum
 from lake_assets.copies.spec import TableSpec
-from lake_assets.copies.sql import checksum_sql
 from lake_assets.resources.catalog import LakeCatalog, published_attempt, slot_value
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource
@@ -59,12 +58,13 @@ def published_checksums(
     """The days ever copied, and for those published as their current copy, the server
     checksum that copy was verified against."""
     copied, published = [], {}
+    shown_by_date = catalog.partitions(spec.name)  # one catalog read, not one per day
     for day in days:
         manifest = read_manifest(store, DayPath(DATA, day, spec.name))
         if manifest is None:
             continue
         copied.append(day)
-        shown = published_attempt(catalog.partition(spec.name, slot_value(day)))
+        shown = published_attempt(shown_by_date.get(slot_value(day)))
         if shown == manifest.attempt:
             published[day] = checksum_key(CopyStats.from_dict(manifest.stats).source_checksum)
     return copied, published
@@ -75,13 +75,10 @@ def source_checksums(
 ) -> dict[dt.date, str]:
     with mysql.connect() as conn, mysql.explain_errors(), conn.cursor() as cur:
         source = judge_source(mysql, conn, spec)
-        out = {}
-        for day in days:
-            window = source.window(day, timezone)
-            cur.execute(checksum_sql(spec.table, source.checksum_columns, window), window.args)
-            [(rows, xor, total)] = cur.fetchall()
-            out[day] = checksum_key(RowChecksum(int(rows), int(xor or 0), int(total or 0)))
-    return out
+        return {
+            day: checksum_key(server_checksum(cur, source, source.window(day, timezone)))
+            for day in days
+        }
 
 
 def build_late_copies_sensor(

@@ -39,7 +39,7 @@ def check_each_day(
                     asset_key=spec.asset_key,
                     check_name=spec.name,
                     passed=verdict.passed,
-                    metadata=_flat(verdict.metadata),
+                    metadata=flat_metadata(verdict.metadata),
                     severity=severity,
                     description=verdict.description,
                     blocking=spec.blocking,
@@ -53,7 +53,7 @@ def check_each_day(
             passed=verdict.passed,
             severity=severity,
             description=verdict.description,
-            metadata=_flat(verdict.metadata),
+            metadata=flat_metadata(verdict.metadata),
         )
     return AssetCheckResult(
         passed=not failed,
@@ -73,7 +73,7 @@ def check_each_day(
     )
 
 
-def _flat(metadata: dict) -> dict:
+def flat_metadata(metadata: dict) -> dict:
     """Nested figures as JSON, scalars as themselves (what Dagster's metadata accepts)."""
     return {
         k: MetadataValue.json(v) if isinstance(v, dict | list) else v

@@ -1,5 +1,7 @@
 """The copy factory: from a `TableSpec`, its asset `copies/<table>` and its blocking check."""
 
+from dataclasses import asdict
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -14,7 +16,7 @@ from dagster import (
 
 from lake_assets.assets.days import run_days
 from lake_assets.assets.metadata import column_schema, markdown_table, result_per_day
-from lake_assets.checks.per_day import check_each_day
+from lake_assets.checks.per_day import check_each_day, flat_metadata
 from lake_assets.copies.copy import copy_slot, remove_old_attempts
 from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.copies.reconcile import copy_matches_source
@@ -22,8 +24,8 @@ from lake_assets.copies.spec import COPIES_GROUP, TableSpec
 from lake_assets.errors import only_transient_retried
 from lake_assets.partitions import daily_partitions
 from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
-from lake_assets.publishing import publish_forward
-from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, TableShape
+from lake_assets.publishing import partition_of, publish_forward
+from lake_assets.resources.catalog import LakeCatalog, TableShape
 from lake_assets.resources.lake import LakeResource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
@@ -66,12 +68,7 @@ def build_copy(
         stats = CopyStats.from_dict(manifests[-1].stats)
         shape = TableShape(spec.name, stats.catalog_columns, spec.daily)
         slots = [
-            PartitionSpec(
-                date=m.date,
-                location=store.uri(DayPath(DATA, day, spec.name).attempt_prefix(m.attempt)),
-                files=[store.uri(f.key) for f in m.files],
-                rows=m.rows,
-            )
+            partition_of(store, DayPath(DATA, day, spec.name), m)
             for day, m in zip(days, manifests, strict=True)
         ]
         moved, ahead = publish_forward(store, catalog, shape, slots, context.run.run_id)
@@ -123,11 +120,7 @@ def build_copy(
             return AssetCheckResult(
                 passed=verdict.passed,
                 description=verdict.description,
-                metadata={
-                    k: MetadataValue.json(v) if isinstance(v, dict) else v
-                    for k, v in verdict.metadata.items()
-                    if v is not None
-                },
+                metadata=flat_metadata(verdict.metadata),
             )
 
     return copy, check
@@ -151,13 +144,7 @@ def _figures(m: DayManifest) -> dict[str, object]:
         "bytes": m.bytes,
         "files": len(m.files),
         "attempt": m.attempt,
-        "source_checksum": MetadataValue.json(
-            {
-                "rows": stats.source_checksum.rows,
-                "xor": stats.source_checksum.xor,
-                "sum": stats.source_checksum.sum,
-            }
-        ),
+        "source_checksum": MetadataValue.json(asdict(stats.source_checksum)),
         "zero_dates_to_null": MetadataValue.json(stats.zero_dates),
         "files_table": markdown_table(
             [{"file": f.key, "rows": f.rows, "MB": round(f.bytes / 1e6, 3)} for f in m.files]

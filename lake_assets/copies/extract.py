@@ -92,6 +92,15 @@ def judge_source(
     return SourceTable(spec, columns, order_by)
 
 
+def server_checksum(
+    cur: pymysql.cursors.Cursor, source: SourceTable, window: Window
+) -> RowChecksum:
+    """The server's checksum of the rows in `window` (count, BIT_XOR and SUM of CRC32)."""
+    cur.execute(checksum_sql(source.spec.table, source.checksum_columns, window), window.args)
+    [(rows, xor, total)] = cur.fetchall()
+    return RowChecksum(int(rows), int(xor or 0), int(total or 0))
+
+
 @dataclass
 class TableExtract:
     """A copy being read: its columns, the server's checksum and the rows, one snapshot."""
@@ -119,12 +128,11 @@ def extract(
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         try:
             with conn.cursor() as cur:
-                cur.execute(checksum_sql(spec.table, source.checksum_columns, window), window.args)
-                [(rows, xor, total)] = cur.fetchall()
+                expected = server_checksum(cur, source, window)
             zero_dates: dict[str, int] = {}
             yield TableExtract(
                 source=source,
-                expected=RowChecksum(int(rows), int(xor or 0), int(total or 0)),
+                expected=expected,
                 batches=mysql.stream(
                     conn,
                     source.columns,

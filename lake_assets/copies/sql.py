@@ -13,22 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from lake_assets.resources.mysql_types import GEOMETRIES, SourceColumn
+from lake_assets.resources.mysql_types import GEOMETRIES, STRINGS, SourceColumn
 
 NULL_TEXT = "\\N"
 SEPARATOR = "|"
-_TEXT_TYPES = {
-    "char",
-    "varchar",
-    "tinytext",
-    "text",
-    "mediumtext",
-    "longtext",
-    "enum",
-    "set",
-    "json",
-    "time",
-}
 
 
 @dataclass(frozen=True)
@@ -68,7 +56,7 @@ def checksum_text_sql(column: SourceColumn) -> str:
         expr = f"CAST({name} AS DOUBLE)"
     elif t in GEOMETRIES:
         expr = f"ST_AsBinary({name})"
-    elif t in _TEXT_TYPES:
+    elif t in STRINGS:
         expr = f"CONVERT({name} USING utf8mb4)"
     else:
         expr = name

@@ -187,7 +187,7 @@ def _shape(conn: duckdb.DuckDBPyConnection, table: str) -> TableShape:
 def _define_view(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     """The view over the published files: every declared column (a column added later reads
     as null in older days), plus `date` for a daily table."""
-    shape = _shape(conn, table) if table != REPORTS_SHAPE.name else REPORTS_SHAPE
+    shape = _shape(conn, table)
     files = [
         f
         for (files_json,) in conn.execute(

@@ -30,7 +30,7 @@ for _t in (
     TEXT_DECODERS[_t] = converters.through
 
 _INTEGERS = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"}
-_STRINGS = {
+STRINGS = {  # types whose value arrives, and is kept, as text
     "char",
     "varchar",
     "tinytext",
@@ -125,7 +125,7 @@ class SourceColumn:
         if t in ("datetime", "timestamp"):
             unit = "ms" if (self.datetime_precision or 0) <= 3 else "us"
             return pa.timestamp(unit, tz="UTC")  # the session's time_zone is pinned to UTC
-        if t in _STRINGS:
+        if t in STRINGS:
             return pa.string()
         if t in _BINARIES or t in GEOMETRIES:
             return pa.binary()
