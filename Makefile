@@ -18,7 +18,7 @@ QUIET := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}
 DEMO_DAYS ?= 7
 BENCH_DAYS ?= 7
 
-.PHONY: help install mysql postgres demo dev test lint format bench clean screenshots
+.PHONY: help install mysql postgres demo dev prod-local test lint format bench clean screenshots
 
 help:
 	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, copy the demo's"
@@ -26,6 +26,8 @@ help:
 	@echo "make test   lint and run the whole test suite (needs MySQL and PostgreSQL: started or"
 	@echo "            installed if they can be)"
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
+	@echo "make prod-local  the production stack on this machine: the instance on PostgreSQL,"
+	@echo "            the code server (gRPC), dagster-webserver and dagster-daemon; Ctrl-C stops it"
 	@echo "make screenshots  remake the README's pictures (headless Chromium) from the demo"
 	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow,"
 	@echo "            a 1M-row table copy vs connectorx and dlt"
@@ -44,7 +46,7 @@ mysql: install
 postgres: install
 	@scripts/ensure-postgres
 
-demo dev: export LAKE_COPIES ?= $(DEMO_COPIES)
+demo dev prod-local: export LAKE_COPIES ?= $(DEMO_COPIES)
 demo: install mysql
 	$(BIN)/lake-assets demo pin-start --days $(DEMO_DAYS)
 	$(BIN)/lake-assets demo seed --days $(DEMO_DAYS)
@@ -60,6 +62,11 @@ screenshots: demo
 dev: demo
 	$(BIN)/dagster instance concurrency set lake_catalog 1 >/dev/null
 	$(BIN)/dagster dev -w workspace.yaml
+
+# deploy/dagster.yaml on PostgreSQL (DAGSTER_PG_*, database lake_dagster), with the demo's data
+prod-local: export DAGSTER_HOME := $(CURDIR)/.dagster-prod
+prod-local: install mysql postgres
+	scripts/prod-local
 
 test: install mysql postgres
 	$(BIN)/ruff check lake_assets lake_assets_tests bench

@@ -90,6 +90,37 @@ def query(sql: str) -> None:
 
 
 @main.command()
+@click.argument("first", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("last", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--wait", is_flag=True, help="Follow it to the end; exit 1 if a run failed.")
+@click.option("--url", help="The Dagster webserver [DAGSTER_WEBSERVER_URL, else 127.0.0.1:3000].")
+@click.option("--poll", default=5.0, show_default=True, help="Seconds between progress checks.")
+def backfill(
+    first: dt.datetime, last: dt.datetime, wait: bool, url: str | None, poll: float
+) -> None:
+    """Backfill the days FIRST…LAST (YYYY-MM-DD) of every daily asset: a Dagster backfill, as
+    the UI's Materialize makes, split into runs of LAKE_BACKFILL_DAYS_PER_RUN days."""
+    from lake_assets.backfill import DEFAULT_WEBSERVER_URL, BackfillError, Webserver, follow
+
+    if last < first:
+        raise click.BadParameter(f"{last:%Y-%m-%d} is before {first:%Y-%m-%d}", param_hint="LAST")
+    webserver = Webserver(url or _settings().webserver_url or DEFAULT_WEBSERVER_URL)
+    days = (f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
+    try:
+        assets = webserver.daily_assets()
+        backfill_id = webserver.launch(*days, assets)
+        click.echo(f"backfill {backfill_id}: {days[0]}…{days[1]} of {len(assets)} asset(s)")
+        click.echo(f"  {webserver.link(backfill_id)}")
+        if wait:
+            progress = follow(webserver, backfill_id, click.echo, poll_s=poll)
+    except BackfillError as e:
+        raise click.ClickException(str(e)) from None
+    if wait and not progress.succeeded:
+        click.echo(f"backfill {backfill_id} did not succeed: {progress}", err=True)
+        sys.exit(1)
+
+
+@main.command()
 def doctor() -> None:
     """Check the configuration: settings, MySQL, the source table, the lake, the catalog and
     every entry of the copies file against the source."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import boto3
@@ -22,8 +23,9 @@ from lake_assets.automation.alerts import format_alert, lake_failure_alerts
 from lake_assets_tests.assets.test_pipeline import ASSETS, canned, resources
 
 
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict]]]:
+@contextmanager
+def webhook_server() -> Iterator[tuple[str, list[dict]]]:
+    """A local HTTP endpoint that records the JSON bodies posted to it."""
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -38,8 +40,16 @@ def webhook() -> Iterator[tuple[str, list[dict]]]:
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", received
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    with webhook_server() as hook:
+        yield hook
 
 
 def failed_run_context(instance: DagsterInstance, lake_root: str):

@@ -4,10 +4,7 @@ its per-day materializations, and a second instance on the same database sees it
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
@@ -17,35 +14,7 @@ from dagster import AssetKey, DagsterInstance
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets_tests.assets.test_pipeline import DAYS, canned, resources
 from lake_assets_tests.conftest import REPO, materialize_days
-
-PG = {
-    "host": os.environ.get("DAGSTER_PG_HOST") or "127.0.0.1",
-    "port": os.environ.get("DAGSTER_PG_PORT") or "5432",
-    "user": os.environ.get("DAGSTER_PG_USER") or "postgres",
-    "password": os.environ.get("DAGSTER_PG_PASSWORD") or "",
-}
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh database on the real PostgreSQL, dropped afterwards."""
-    name = f"lake_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(dbname="postgres", connect_timeout=3, **PG)
-    except psycopg2.OperationalError as e:
-        message = f"PostgreSQL at {PG['host']}:{PG['port']} unreachable ({e})"
-        if os.environ.get("LAKE_REQUIRE_POSTGRES"):
-            pytest.fail(message + " — start PostgreSQL or set DAGSTER_PG_HOST/_PORT/_USER")
-        pytest.skip(message)  # plain pytest; `make test` runs scripts/ensure-postgres first
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+from lake_assets_tests.deploy.conftest import PG, pg_env
 
 
 def test_the_production_instance_keeps_everything_in_postgres(
@@ -54,13 +23,7 @@ def test_the_production_instance_keeps_everything_in_postgres(
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    for name, value in {
-        "DAGSTER_PG_HOST": PG["host"],
-        "DAGSTER_PG_PORT": PG["port"],
-        "DAGSTER_PG_USER": PG["user"],
-        "DAGSTER_PG_PASSWORD": PG["password"],
-        "DAGSTER_PG_DB": pg_database,
-    }.items():
+    for name, value in pg_env(pg_database).items():
         monkeypatch.setenv(name, value)
     lake_root = str(tmp_path / "lake")
     with DagsterInstance.from_config(str(home)) as instance:
