@@ -31,7 +31,7 @@ from lake_assets.settings import LakeSettings, MySQLSettings, current_settings, 
 def build_resources(settings: LakeSettings) -> dict[str, object]:
     return {
         "mysql": build_mysql(settings.mysql),
-        "lake": LakeResource(root=settings.lake_root),
+        "lake": LakeResource(root=settings.lake_root, kms_key_id=settings.s3_kms_key_id),
         "catalog": build_catalog(settings),
     }
 
@@ -56,6 +56,7 @@ def build_catalog(settings: LakeSettings) -> LakeCatalog:
             lake_root=settings.lake_root,
             athena_workgroup=settings.athena_workgroup,
             athena_output_location=settings.athena_output_location or None,
+            kms_key_id=settings.s3_kms_key_id,
         )
     return DuckDBCatalogResource(path=str(Path(settings.lake_root, "catalog.duckdb")))
 

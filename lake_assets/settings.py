@@ -51,6 +51,8 @@ DEFAULTS: dict[str, str] = {
     "LAKE_COPIES": "",
     # 0: a backfill range is one run; N: runs of N days
     "LAKE_BACKFILL_DAYS_PER_RUN": "0",
+    # a KMS key (id, ARN or alias) for SSE-KMS on every object the lake and Athena write
+    "LAKE_S3_KMS_KEY_ID": "",
 }
 
 
@@ -108,6 +110,7 @@ class LakeSettings:
     athena_workgroup: str = "primary"
     athena_output_location: str = ""  # "" → <LAKE_ROOT>/_athena/ unless the workgroup sets one
     backfill_days_per_run: int = 0  # 0: a range is one run
+    s3_kms_key_id: str = ""  # "" → the bucket's default encryption
 
     def __post_init__(self) -> None:
         if self.freshness_deadline <= self.schedule_time:
@@ -156,6 +159,7 @@ class LakeSettings:
             backfill_days_per_run=_parse_int(
                 "LAKE_BACKFILL_DAYS_PER_RUN", get(env, "LAKE_BACKFILL_DAYS_PER_RUN"), 0
             ),
+            s3_kms_key_id=get(env, "LAKE_S3_KMS_KEY_ID").strip(),
         )
 
 

@@ -23,6 +23,7 @@ def test_resources_are_built_from_the_settings(monkeypatch: pytest.MonkeyPatch) 
             "LAKE_ROOT": "s3://bucket/lake",
             "GLUE_DATABASE": "sensors",
             "ATHENA_WORKGROUP": "lake",
+            "LAKE_S3_KMS_KEY_ID": " alias/lake ",
         }
     )
     resources = build_resources(settings)
@@ -38,6 +39,7 @@ def test_resources_are_built_from_the_settings(monkeypatch: pytest.MonkeyPatch) 
     assert "s3cret" not in repr(settings)
     catalog = resources["catalog"]
     assert (catalog.database, catalog.athena_workgroup) == ("sensors", "lake")
+    assert resources["lake"].kms_key_id == catalog.kms_key_id == "alias/lake"
 
 
 @pytest.mark.parametrize(

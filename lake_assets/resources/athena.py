@@ -20,16 +20,21 @@ def run_athena_query(
     database: str,
     workgroup: str,
     output_location: str,
+    kms_key_id: str = "",
     poll_s: float = 0.5,
     timeout_s: float = 600.0,
 ) -> tuple[list[str], list[tuple]]:
-    """Run `sql` in `database`; returns column names and rows (values as Athena's strings)."""
+    """Run `sql` in `database`; returns column names and rows (values as Athena's strings).
+    With `kms_key_id`, the results Athena writes to S3 are encrypted with that key (SSE-KMS)."""
+    results: dict[str, Any] = {"OutputLocation": output_location}
+    if kms_key_id:
+        results["EncryptionConfiguration"] = {"EncryptionOption": "SSE_KMS", "KmsKey": kms_key_id}
     with explain_aws_errors("query", f"athena:{workgroup}/{database}", ATHENA_PERMISSIONS):
         qid = athena.start_query_execution(
             QueryString=sql,
             QueryExecutionContext={"Database": database},
             WorkGroup=workgroup,
-            ResultConfiguration={"OutputLocation": output_location},
+            ResultConfiguration=results,
         )["QueryExecutionId"]
         deadline = time.monotonic() + timeout_s
         while True:

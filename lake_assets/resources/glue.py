@@ -100,6 +100,10 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
         "enforces its own",
     )
 
+    kms_key_id: str = Field(
+        default="", description="LAKE_S3_KMS_KEY_ID: Athena's results encrypted with this key"
+    )
+
     def describe(self) -> str:
         return f"glue:{self.database}"
 
@@ -294,6 +298,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
             database=self.database,
             workgroup=self.athena_workgroup,
             output_location=output,
+            kms_key_id=self.kms_key_id,
         )
 
 

@@ -230,12 +230,13 @@ class LakeResource(ConfigurableResource):
     """
 
     root: str
+    kms_key_id: str = Field(default="", description="LAKE_S3_KMS_KEY_ID: SSE-KMS for every object")
     s3: S3Resource = Field(default_factory=S3Resource)
 
     def store(self) -> LakeStore:
         store: LakeStore
         if self.root.startswith("s3://"):
-            store = S3Store(self.root, self.s3.get_client())
+            store = S3Store(self.root, self.s3.get_client(), self.kms_key_id)
         else:
             store = LocalStore(self.root)
         store.check_writable()

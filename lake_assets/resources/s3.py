@@ -1,7 +1,9 @@
 """The lake on S3 (LAKE_ROOT=s3://bucket/prefix), through dagster-aws's S3 client.
 
 Large files go up in parts (s3transfer's multipart upload above `MULTIPART_BYTES`); listing
-is paginated and deletes are batched 1,000 keys a call, with per-key errors surfaced.
+is paginated and deletes are batched 1,000 keys a call, with per-key errors surfaced. With a
+KMS key (LAKE_S3_KMS_KEY_ID), every object written — data, manifests, lock leases, and each
+multipart upload (its parts take the upload's encryption) — asks for SSE-KMS with that key.
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 class S3Store:
     """LakeStore on S3: keys are relative to the root's prefix."""
 
-    def __init__(self, root: str, client: Any) -> None:
+    def __init__(self, root: str, client: Any, kms_key_id: str = "") -> None:
         self.root = root
         self.bucket, self.prefix = split_s3_uri(root)
         self.client = client
+        self.encryption = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
+        )
         self.transfer = TransferConfig(
             multipart_threshold=MULTIPART_BYTES, multipart_chunksize=MULTIPART_BYTES
         )
@@ -62,7 +67,13 @@ class S3Store:
         with _scratch_file(key, "lake-upload-") as path:
             yield path
             with self._errors("write", key, "s3:PutObject"):
-                self.client.upload_file(str(path), self.bucket, self.key(key), Config=self.transfer)
+                self.client.upload_file(
+                    str(path),
+                    self.bucket,
+                    self.key(key),
+                    Config=self.transfer,
+                    ExtraArgs=self.encryption or None,
+                )
 
     @contextmanager
     def reading(self, key: str) -> Iterator[Path]:
@@ -75,7 +86,9 @@ class S3Store:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         with self._errors("write", key, "s3:PutObject"):
-            self.client.put_object(Bucket=self.bucket, Key=self.key(key), Body=data)
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.key(key), Body=data, **self.encryption
+            )
 
     def get_bytes(self, key: str) -> bytes | None:
         with self._errors("read", key, "s3:GetObject"):
@@ -100,7 +113,7 @@ class S3Store:
         with self._errors("write", key, "s3:PutObject"):
             try:
                 response = self.client.put_object(
-                    Bucket=self.bucket, Key=self.key(key), Body=data, **condition
+                    Bucket=self.bucket, Key=self.key(key), Body=data, **condition, **self.encryption
                 )
             except ClientError as e:
                 if _error_code(e) in _CONDITION_LOST:
