@@ -121,6 +121,22 @@ def backfill(
 
 
 @main.command()
+def pools() -> None:
+    """Create the project's concurrency pools on the instance (DAGSTER_HOME) if missing, at its
+    default limit, and show them. Run once on a new instance before the first runs."""
+    from dagster import DagsterInstance
+
+    from lake_assets.pools import ensure_pools
+
+    with DagsterInstance.get() as instance:
+        rows = [
+            (p.name, "unlimited" if p.limit is None else p.limit, "yes" if p.from_default else "no")
+            for p in ensure_pools(instance)
+        ]
+    print_table(["pool", "limit", "from default_limit"], rows)
+
+
+@main.command()
 def doctor() -> None:
     """Check the configuration: settings, MySQL, the source table, the lake, the catalog and
     every entry of the copies file against the source."""

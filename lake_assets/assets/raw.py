@@ -16,6 +16,7 @@ from lake_assets.manifest_stats import RawStats
 from lake_assets.parquet import PartWriter
 from lake_assets.partitions import daily_partitions, date_to_path_value
 from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
+from lake_assets.pools import MYSQL_EXTRACT
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource, SourceError
 from lake_assets.retention import remove_unreferenced
@@ -37,7 +38,7 @@ from lake_assets.zones import (
     retry_policy=TRANSIENT_RETRIES,
     kinds={"mysql", "parquet"},
     group_name="reports",
-    pool="mysql_extract",
+    pool=MYSQL_EXTRACT,
     description="The day's rows of the MySQL `reports` table, unchanged, as Parquet in "
     "raw/reports/date=YYYYMMDD/. Each day is read in one consistent snapshot.",
 )

@@ -14,6 +14,7 @@ from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.manifest_stats import DataStats
 from lake_assets.partitions import daily_partitions
 from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
+from lake_assets.pools import LAKE_CATALOG
 from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import (
     REPORTS_SHAPE,
@@ -34,7 +35,7 @@ from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
     deps=[decoded_reports],
     kinds={"glue", "athena"} if current_settings().is_s3 else {"duckdb"},
     group_name="reports",
-    pool="lake_catalog",
+    pool=LAKE_CATALOG,
     description="The `reports` table over the published days: a view in "
     "<LAKE_ROOT>/catalog.duckdb for a local lake, Glue partitions for an S3 lake.",
 )

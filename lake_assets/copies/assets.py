@@ -24,6 +24,7 @@ from lake_assets.copies.spec import COPIES_GROUP, TableSpec
 from lake_assets.errors import only_transient_retried
 from lake_assets.partitions import daily_partitions
 from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
+from lake_assets.pools import MYSQL_EXTRACT
 from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import LakeCatalog, TableShape
 from lake_assets.resources.lake import LakeResource
@@ -49,7 +50,7 @@ def build_copy(
         backfill_policy=DAILY_BACKFILL if spec.daily else None,
         retry_policy=TRANSIENT_RETRIES,
         kinds={"mysql", "parquet", catalog_kind},
-        pool="mysql_extract",
+        pool=MYSQL_EXTRACT,
         description=f"A copy of MySQL `{spec.table}`: {what}, as Parquet in data/{spec.name}/ "
         f"and the catalog table `{spec.name}`. Declared in {spec.label}.",
     )

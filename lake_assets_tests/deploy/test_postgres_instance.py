@@ -12,6 +12,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
+from lake_assets.pools import POOLS, Pool, ensure_pools
 from lake_assets_tests.assets.test_pipeline import DAYS, canned, resources
 from lake_assets_tests.conftest import REPO, materialize_days
 from lake_assets_tests.deploy.conftest import PG, pg_env
@@ -49,3 +50,23 @@ def test_the_production_instance_keeps_everything_in_postgres(
         assert run.run_id == result.run_id and run.is_success
         records = other.fetch_materializations(AssetKey("decoded_reports"), limit=10).records
         assert sorted(r.partition_key for r in records) == DAYS
+
+
+def test_the_pools_are_created_once_at_the_default_limit(
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lake-assets pools` on a new instance: both pools exist before any run, following
+    `pools.default_limit` (2), so no two runs ever race to create one."""
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    for name, value in pg_env(pg_database).items():
+        monkeypatch.setenv(name, value)
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.event_log_storage.get_pool_limits() == []
+        created = ensure_pools(instance)
+        assert created == [Pool(p, 2, True) for p in POOLS]
+        assert ensure_pools(instance) == created
+        # what a step's claim looks at: the pool is there, from the default
+        info = instance.event_log_storage.get_concurrency_info("mysql_extract")
+        assert info.slot_count == 2
