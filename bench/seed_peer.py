@@ -43,7 +43,7 @@ def decode(encoded: str | bytes | None) -> list[tuple]:
     """One report → [(ts, channel, unit, value)], or [] when it is malformed."""
     try:
         raw = base64.b64decode(encoded, validate=True)
-    except Exception:  # noqa: BLE001 - the recipe drops whatever does not decode
+    except Exception:
         return []
     if len(raw) < 16 or zlib.crc32(raw[:-4]) != struct.unpack("<I", raw[-4:])[0]:
         return []
@@ -69,7 +69,12 @@ def decode(encoded: str | bytes | None) -> list[tuple]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name, default in (("host", "127.0.0.1"), ("port", "3306"), ("user", "root"), ("password", "")):
+    for name, default in (
+        ("host", "127.0.0.1"),
+        ("port", "3306"),
+        ("user", "root"),
+        ("password", ""),
+    ):
         parser.add_argument(f"--{name}", default=default)
     parser.add_argument("--db", required=True)
     parser.add_argument("--date", required=True)
@@ -84,7 +89,9 @@ def main() -> None:
     readings = pd.DataFrame(
         day["decoded"].tolist(), columns=["ts", "channel", "unit", "value"], index=day.index
     )
-    out = pd.concat([day[["id", "device_id"]].rename(columns={"id": "report_id"}), readings], axis=1)
+    out = pd.concat(
+        [day[["id", "device_id"]].rename(columns={"id": "report_id"}), readings], axis=1
+    )
     out["ts"] = pd.to_datetime(out["ts"], unit="s", utc=True)
     os.makedirs(args.out, exist_ok=True)
     out.to_parquet(os.path.join(args.out, f"{args.date}.parquet"), index=False)
