@@ -61,6 +61,8 @@ class DataStats(_Stats):
     null_values: int = 0
     quarantined: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)
+    # which report yielded how many rows, accounted while written (lake_assets/accounting.py)
+    accounting: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def _from(cls, body: dict[str, Any]) -> DataStats:

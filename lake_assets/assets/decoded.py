@@ -20,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from lake_assets.accounting import Accounting
 from lake_assets.assets.days import Progress, new_attempt, run_days
 from lake_assets.assets.metadata import (
     column_schema,
@@ -29,6 +30,7 @@ from lake_assets.assets.metadata import (
 )
 from lake_assets.assets.raw import raw_reports
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
+from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.parquet import PartWriter, iter_batches
@@ -137,6 +139,7 @@ def _decode_day(
     channels: Counter[str] = Counter()
     null_values = 0
     preview: list[dict[str, object]] = []
+    accounting = Accounting()
 
     with (
         new_attempt(store, day, [DATA, QUARANTINE], attempt),
@@ -160,6 +163,12 @@ def _decode_day(
                 decoded = decode_reports(batch["id"], batch["device_id"], batch["encoded"])
                 readings_out.write(decoded.readings)
                 quarantine_out.write(decoded.quarantine)
+                accounting.add(
+                    ids_to_numpy(batch["id"]),
+                    decoded.expected,
+                    ids_to_numpy(decoded.readings.column("report_id")),
+                    ids_to_numpy(decoded.quarantine.column("report_id")),
+                )
                 reasons.update(decoded.reason_counts())
                 channels.update(_channel_counts(decoded.readings))
                 null_values += decoded.readings.column("value").null_count
@@ -167,6 +176,8 @@ def _decode_day(
                     preview = _preview(decoded.readings)
                 progress.add(decoded.readings.num_rows, batch.nbytes)
         data_files, q_files = readings_out.close(), quarantine_out.close()
+        if problems := accounting.problems():  # never switched to: the last good day stays
+            raise ExplainedFailure(f"decode {day}: the written rows do not add up: {problems}")
 
         common = {
             "table": TABLE,
@@ -193,6 +204,7 @@ def _decode_day(
                 null_values=null_values,
                 quarantined=sum(reasons.values()),
                 preview=preview,
+                accounting=accounting.to_dict(),
             ).to_dict(),
             linked=[quarantine],
             **common,

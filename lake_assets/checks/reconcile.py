@@ -17,11 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lake_assets.accounting import Accounting
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.copies.row_checksum import mysql_datetime_text
-from lake_assets.manifest_stats import QuarantineStats, RawStats
-from lake_assets.parquet import iter_batches
+from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
+from lake_assets.parquet import footer_rows, iter_batches
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeStore
@@ -107,11 +108,63 @@ def _fractional_digits(column_type: str) -> int:
 
 def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
     """Every raw row is either decoded, with exactly its header's n_samples × n_channels
-    readings, or quarantined once; nothing else is in either zone."""
+    readings, or quarantined once; nothing else is in either zone.
+
+    The per-report figures were accounted while the day was written (lake_assets/
+    accounting.py): they must add up, describe the current raw extract (its rows and source
+    snapshot), and match what the stored files hold, counted from their footers. A day decoded
+    before that accounting existed is recounted from the files themselves."""
     raw, decoded = _manifest(store, RAW, day), read_decoded(store, day)
     if raw is None or decoded is None:
         return _missing("raw/decoded/quarantine", day)
     data, quarantine = decoded
+    stats = DataStats.of(data)
+    if not stats.accounting:
+        return _recount_from_files(store, day, raw, data, quarantine)
+    accounted = Accounting(**stats.accounting)
+    stored_readings = footer_rows(store, [f.key for f in data.files])
+    stored_quarantine = footer_rows(store, [f.key for f in quarantine.files])
+    problems: dict[str, object] = accounted.problems()
+    if stored_readings != accounted.readings_expected:
+        problems["reports with wrong reading counts"] = (
+            f"the files hold {stored_readings:,} readings, the raw headers say "
+            f"{accounted.readings_expected:,}"
+        )
+    if stored_quarantine != accounted.malformed:
+        problems["malformed reports not quarantined exactly once"] = (
+            f"the files hold {stored_quarantine:,} quarantined rows, {accounted.malformed:,} "
+            "reports are malformed"
+        )
+    if accounted.raw_rows != raw.rows or stats.source_fingerprint != RawStats.of(raw).fingerprint:
+        problems["decoded from another raw extract"] = (
+            f"decoded {accounted.raw_rows:,} raw rows of snapshot {stats.source_fingerprint}; "
+            f"the raw zone holds {raw.rows:,} of {RawStats.of(raw).fingerprint}"
+        )
+    figures = {
+        "raw_rows": raw.rows,
+        "readings_expected": accounted.readings_expected,
+        "readings_written": stored_readings,
+        "quarantine_expected": accounted.malformed,
+        "quarantine_written": stored_quarantine,
+    }
+    return _accounts_verdict(day, figures, problems)
+
+
+def _accounts_verdict(day: dt.date, figures: dict[str, int], problems: dict) -> Verdict:
+    return Verdict(
+        not problems,
+        f"{day}: {figures['raw_rows']:,} raw rows = decoded + {figures['quarantine_written']} "
+        f"quarantined; {figures['readings_written']:,} readings as the headers say"
+        if not problems
+        else f"{day}: decoded/quarantine do not account for raw: {problems}",
+        {**figures, **({"problems": problems} if problems else {})},
+    )
+
+
+def _recount_from_files(
+    store: LakeStore, day: dt.date, raw: DayManifest, data: DayManifest, quarantine: DayManifest
+) -> Verdict:
+    """The same rule, recounted by reading the raw and decoded files back."""
     ids, expected = [], []
     for batch in iter_batches(store, [f.key for f in raw.files], ["id", "encoded"], RAW_BATCH_ROWS):
         ids.append(ids_to_numpy(batch["id"]))
@@ -140,14 +193,7 @@ def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
         "quarantine_expected": len(malformed),
         "quarantine_written": int(sum(quarantined.values())),
     }
-    return Verdict(
-        not problems,
-        f"{day}: {figures['raw_rows']:,} raw rows = decoded + {figures['quarantine_written']} "
-        f"quarantined; {figures['readings_written']:,} readings as the headers say"
-        if not problems
-        else f"{day}: decoded/quarantine do not account for raw: {problems}",
-        {**figures, **({"problems": problems} if problems else {})},
-    )
+    return _accounts_verdict(day, figures, problems)
 
 
 def _counts_by_report(store: LakeStore, manifest: DayManifest) -> dict[int, int]:

@@ -61,6 +61,9 @@ class Decoded:
 
     readings: pa.Table
     quarantine: pa.Table
+    # per input report, the readings its header says it yields (n_samples × n_channels), or
+    # -1 when it is malformed (it is then in `quarantine`)
+    expected: np.ndarray
 
     def reason_counts(self) -> dict[str, int]:
         counts = self.quarantine.column("reason").value_counts().to_pylist()
@@ -79,7 +82,9 @@ def decode_reports(report_id: pa.Array, device_id: pa.Array, encoded: pa.Array) 
     dec, dstart, dlen = _base64_decode(encoded, reason)
     good, layout = _validate_messages(dec, dstart, dlen, reason)
     readings = _readings(dec, layout, report_id[good], device_id[good])
-    return Decoded(readings, _quarantine(report_id, device_id, encoded, reason))
+    expected = np.full(len(encoded), -1, dtype=np.int64)
+    expected[good] = layout.n_samples * layout.n_channels
+    return Decoded(readings, _quarantine(report_id, device_id, encoded, reason), expected)
 
 
 def _combine(arr: pa.Array | pa.ChunkedArray) -> pa.Array:

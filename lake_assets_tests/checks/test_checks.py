@@ -121,6 +121,20 @@ def test_decoded_check_catches_lost_readings(lake_root: str) -> None:
     assert verdict.metadata["readings_expected"] == 16
 
 
+def test_a_day_decoded_before_write_time_accounting_is_recounted_from_its_files(
+    lake_root: str,
+) -> None:
+    assert run_with_checks(lake_root, canned(DAYS[:1], reports=4), DAYS[0]).success
+    store, path = LocalStore(lake_root), DayPath(DATA, dt.date(2026, 1, 1))
+    manifest = read_manifest(store, path)
+    assert manifest.stats.pop("accounting")["readings_written"] == 16
+    store.put_bytes(path.manifest_key, manifest.to_json())  # as an older version wrote it
+    assert reconcile.decoded_accounts_for_raw(store, DAY).passed
+    _rewrite(store, manifest.files[0], lambda t: t.slice(0, t.num_rows - 1))
+    verdict = reconcile.decoded_accounts_for_raw(store, DAY)
+    assert not verdict.passed and verdict.metadata["readings_written"] == 15
+
+
 def test_quarantine_rate_above_the_limit_warns_with_top_reasons(lake_root: str) -> None:
     rows = canned(DAYS[:1], reports=2)  # 1 bad row in 3: 33 %
     result = run_with_checks(lake_root, rows, DAYS[0])
