@@ -30,7 +30,6 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 FILE_BYTES = 512 * 1024 * 1024
 WRITE_OPTIONS = {
     "compression": "zstd",
-    "write_statistics": True,
     "store_schema": False,
 }
 
@@ -48,12 +47,17 @@ class PartWriter:
         row_group_bytes: int = ROW_GROUP_BYTES,
         file_bytes: int = FILE_BYTES,
         dictionary_columns: Sequence[str] = (),
+        statistics_columns: Sequence[str] | None = None,
     ) -> None:
         self.store, self.prefix, self.schema = store, prefix, schema
         # Dictionary-typed columns always; others (low-cardinality ids) when the caller asks.
         self.dictionary_columns = sorted(
             {f.name for f in schema if pa.types.is_dictionary(f.type)}
             | {c for c in dictionary_columns if c in schema.names}
+        )
+        # min/max statistics: on every column, or only where they can prune row groups
+        self.statistics: bool | list[str] = (
+            True if statistics_columns is None else list(statistics_columns)
         )
         self._flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
         self._in_flight: Future[None] | None = None
@@ -135,7 +139,11 @@ class PartWriter:
             ctx = self.store.writing(key)
             path = ctx.__enter__()
             writer = pq.ParquetWriter(
-                path, self.schema, use_dictionary=self.dictionary_columns, **WRITE_OPTIONS
+                path,
+                self.schema,
+                use_dictionary=self.dictionary_columns,
+                write_statistics=self.statistics,
+                **WRITE_OPTIONS,
             )
             self._open = (ctx, path, writer, key)
             self._file_rows = 0

@@ -63,3 +63,20 @@ def test_empty_day_still_has_a_readable_file(tmp_path: Path) -> None:
     [entry] = PartWriter(store, "e/", READINGS_SCHEMA).close()
     assert entry.rows == 0
     assert pq.read_table(store.path(entry.key)).num_rows == 0
+
+
+def test_statistics_only_where_asked(tmp_path: Path) -> None:
+    """decoded_reports asks for min/max on report_id, device_id and ts only."""
+    store = LocalStore(str(tmp_path))
+    with PartWriter(
+        store, "d/", READINGS_SCHEMA, statistics_columns=["report_id", "device_id", "ts"]
+    ) as writer:
+        writer.write(readings(3))
+        [entry] = writer.close()
+    group = pq.ParquetFile(store.path(entry.key)).metadata.row_group(0)
+    with_stats = {
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if group.column(i).is_stats_set and group.column(i).statistics.has_min_max
+    }
+    assert with_stats == {"report_id", "device_id", "ts"}

@@ -148,6 +148,9 @@ def _decode_day(
             data_path.attempt_prefix(attempt),
             READINGS_SCHEMA,
             dictionary_columns=["report_id", "device_id"],
+            # rows are device-major with ascending ts: these prune row groups; channel, unit
+            # and value vary within every row group, and their statistics cost ~17 % of the write
+            statistics_columns=["report_id", "device_id", "ts"],
         ) as readings_out,
         PartWriter(
             store,
