@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import ConfigurableResource
 
+from lake_assets.parquet import footer_rows
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.lake import LakeStore
 from lake_assets.tables import REPORTS
@@ -134,9 +134,4 @@ class LakeCatalog(ConfigurableResource):
         """The rows a published day (or a whole unpartitioned table) holds, counted through
         the catalog where it can query, else from the Parquet footers at its location."""
         prefix = spec.location.removeprefix(store.uri(""))
-        rows = 0
-        for key in store.list_keys(prefix):
-            if key.endswith(".parquet"):
-                with store.reading(key) as path:
-                    rows += pq.ParquetFile(path).metadata.num_rows
-        return rows
+        return footer_rows(store, [k for k in store.list_keys(prefix) if k.endswith(".parquet")])
