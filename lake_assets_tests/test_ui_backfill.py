@@ -5,19 +5,18 @@ Materialize button sends), completing as ONE run, with the schedule and sensors 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pymysql
 import pytest
 
+from lake_assets.backfill import BackfillError, Webserver
 from lake_assets.demo.seed import replace_days
 from lake_assets_tests.conftest import REPO
 from lake_assets_tests.test_cli_range_run import dagster_env
@@ -54,15 +53,8 @@ AUTOMATION = """
 
 
 def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body["errors"]
-    return body["data"]
+    """The webserver's GraphQL API, as `lake-assets backfill` calls it (errors raise)."""
+    return Webserver(f"http://127.0.0.1:{port}").graphql(query, variables)
 
 
 def free_port() -> int:
@@ -107,7 +99,7 @@ def test_backfill_launched_from_the_ui_runs_as_one_run(
             try:
                 repos = graphql(port, AUTOMATION)["repositoriesOrError"]["nodes"]
                 break
-            except OSError:
+            except BackfillError:  # not up yet
                 assert server.poll() is None, (tmp_path / "dagster-dev.log").read_text()[-3000:]
                 assert time.monotonic() < deadline, "the webserver did not come up"
                 time.sleep(1)
