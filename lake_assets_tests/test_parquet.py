@@ -66,7 +66,7 @@ def test_empty_day_still_has_a_readable_file(tmp_path: Path) -> None:
 
 
 def test_statistics_only_where_asked(tmp_path: Path) -> None:
-    """decoded_reports asks for min/max on report_id, device_id and ts only."""
+    """min/max statistics on the columns named, and on no other."""
     store = LocalStore(str(tmp_path))
     with PartWriter(
         store, "d/", READINGS_SCHEMA, statistics_columns=["report_id", "device_id", "ts"]

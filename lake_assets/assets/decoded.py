@@ -147,10 +147,14 @@ def _decode_day(
             store,
             data_path.attempt_prefix(attempt),
             READINGS_SCHEMA,
-            dictionary_columns=["report_id", "device_id"],
-            # rows are device-major with ascending ts: these prune row groups; channel, unit
-            # and value vary within every row group, and their statistics cost ~17 % of the write
-            statistics_columns=["report_id", "device_id", "ts"],
+            # a sensor's readings take few distinct values: as a dictionary, `value` is 38 %
+            # smaller and cheaper to write than plain; report ids are nearly unique per row
+            # group, where a dictionary only adds a hashing pass
+            dictionary_columns=["device_id", "value"],
+            # rows are device-major with ascending ts: these two prune row groups; every other
+            # column spans the day in each row group (report ids too, as every device reports
+            # all day), so its statistics would prune nothing and cost ~25 % of the write
+            statistics_columns=["device_id", "ts"],
         ) as readings_out,
         PartWriter(
             store,

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
@@ -91,6 +92,19 @@ def test_range_is_one_run_and_every_zone_has_each_day_once(lake_root: str) -> No
         assert quarantine.stats["reasons"] == {"base64": 1}
         for zone in (RAW, DATA, QUARANTINE):
             assert len(parquet_files(lake_root, zone, date.strftime("%Y%m%d"))) == 1
+
+
+def test_decoded_files_are_laid_out_for_athena(lake_root: str) -> None:
+    """Min/max only where they prune row groups (device_id, ts); `value` dictionary-encoded,
+    the report ids plain."""
+    assert run(lake_root, canned(DAYS, reports=3), DAYS[0]).success
+    [key] = parquet_files(lake_root, DATA, DAYS[0].replace("-", ""))
+    group = pq.ParquetFile(Path(lake_root, key)).metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    with_stats = {n for n, c in columns.items() if c.is_stats_set and c.statistics.has_min_max}
+    assert with_stats == {"device_id", "ts"}
+    assert "RLE_DICTIONARY" in columns["value"].encodings
+    assert "RLE_DICTIONARY" not in columns["report_id"].encodings
 
 
 def test_each_day_of_a_range_run_shows_its_own_figures(lake_root: str) -> None:
