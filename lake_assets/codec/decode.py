@@ -51,7 +51,13 @@ for _code, _ch in CHANNELS.items():
     _SCALE[_code] = _ch.scale
     _KNOWN[_code] = True
 _CHANNEL_DICT = pa.array([channel_name(c) for c in range(256)], pa.string())
-_UNIT_DICT = pa.array([CHANNELS[c].unit if c in CHANNELS else "" for c in range(256)], pa.string())
+# Units: a dictionary of distinct values (a dictionary with repeated entries costs Parquet's
+# writer twice as much), indexed through the channel code.
+_UNITS = sorted({ch.unit for ch in CHANNELS.values()})
+_UNIT_DICT = pa.array(_UNITS, pa.string())
+_UNIT_OF_CODE = np.zeros(256, dtype=np.int16)
+for _code, _ch in CHANNELS.items():
+    _UNIT_OF_CODE[_code] = _UNITS.index(_ch.unit)
 _REASON_NAMES = np.array(REASONS, dtype=object)
 
 
@@ -287,7 +293,7 @@ def _readings(
         pa.Array.from_buffers(TS_TYPE, total, [None, pa.py_buffer(ts_ms)]),
         pa.DictionaryArray.from_arrays(pa.array(codes), _CHANNEL_DICT),
         pa.DictionaryArray.from_arrays(
-            pa.array(codes, mask=unknown if unknown.any() else None), _UNIT_DICT
+            pa.array(_UNIT_OF_CODE[codes], mask=unknown if unknown.any() else None), _UNIT_DICT
         ),
         pa.array(value, pa.float64(), mask=missing if missing.any() else None),
     ]
