@@ -49,7 +49,8 @@ def raw_reports(
     store = lake.store()
     days = run_days(context)
     context.log.info(f"extracting {len(days)} day(s) from {mysql.describe()}")
-    manifests = [extract_day(context, mysql, store, day) for day in days]
+    with mysql.session():  # the days share one connection, each in its own snapshot
+        manifests = [extract_day(context, mysql, store, day) for day in days]
 
     last = manifests[-1]
     per_day = {day: _day_figures(store, day, m) for day, m in zip(days, manifests, strict=True)}

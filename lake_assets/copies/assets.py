@@ -63,9 +63,11 @@ def build_copy(
     ) -> MaterializeResult:
         store = lake.store()
         days = run_days(context) if spec.daily else [None]
-        manifests = [
-            copy_slot(context, spec, mysql, store, catalog, day, settings.timezone) for day in days
-        ]
+        with mysql.session():  # the days share one connection
+            manifests = [
+                copy_slot(context, spec, mysql, store, catalog, day, settings.timezone)
+                for day in days
+            ]
         stats = CopyStats.from_dict(manifests[-1].stats)
         shape = TableShape(spec.name, stats.catalog_columns, spec.daily)
         slots = [

@@ -162,3 +162,49 @@ def test_rows_stream_device_major(
         table = pa.Table.from_batches(list(extract.batches))
     assert table.column("device_id").to_pylist() == [1, 3, 3, 7, 7]
     assert [int(i) for i in table.column("id").to_pylist()] == [4, 2, 5, 1, 3]
+
+
+def connection_id(conn: pymysql.connections.Connection) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        [(cid,)] = list(cur.fetchall())
+    return cid
+
+
+@pytest.mark.mysql
+def test_days_of_a_session_share_one_connection_each_in_its_own_snapshot(
+    seeded: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    """raw_reports extracts a range's days on one connection; a row committed between two
+    days is in the second day's snapshot, and the connection is closed when the range ends."""
+    with mysql_resource.session():
+        with mysql_resource.extract_day(DAY) as first:
+            assert sum(b.num_rows for b in first.batches) == 3
+        with mysql_resource.connect() as conn:
+            shared = conn
+            first_id = connection_id(conn)
+        insert(seeded, [(100, 12, DAY, "2026-01-02 05:00:00", "2026-01-02 05:00:00", "late")])
+        with mysql_resource.extract_day(DAY) as second:
+            assert sum(b.num_rows for b in second.batches) == second.fingerprint.rows == 4
+        with mysql_resource.connect() as conn:
+            assert conn is shared and connection_id(conn) == first_id
+    assert not shared.open
+    with mysql_resource.connect() as conn:  # outside a session: a connection of its own
+        assert connection_id(conn) != first_id
+
+
+@pytest.mark.mysql
+def test_a_session_connection_that_failed_is_replaced(
+    source_conn: pymysql.Connection, mysql_resource: MySQLResource
+) -> None:
+    """A day that fails on the shared connection (here: the server killed it) takes it down
+    with it; the next day opens a new one instead of failing on a dead socket."""
+    with mysql_resource.session():
+        with mysql_resource.connect() as conn:
+            killed = connection_id(conn)
+        with source_conn.cursor() as cur:
+            cur.execute(f"KILL {killed}")
+        with pytest.raises(pymysql.err.OperationalError), mysql_resource.connect() as conn:
+            connection_id(conn)
+        with mysql_resource.connect() as conn:
+            assert connection_id(conn) != killed
