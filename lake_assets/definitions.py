@@ -23,15 +23,26 @@ from lake_assets.copies.assets import build_copy
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.glue import GlueCatalogResource
+from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.resources.lake import LakeResource
 from lake_assets.resources.mysql import MySQLResource
-from lake_assets.settings import LakeSettings, MySQLSettings, current_settings, secret
+from lake_assets.settings import (
+    LakeSettings,
+    MySQLSettings,
+    SettingsError,
+    current_settings,
+    secret,
+)
 
 
 def build_resources(settings: LakeSettings) -> dict[str, object]:
     return {
         "mysql": build_mysql(settings.mysql),
-        "lake": LakeResource(root=settings.lake_root, kms_key_id=settings.s3_kms_key_id),
+        "lake": LakeResource(
+            root=settings.lake_root,
+            kms_key_id=settings.s3_kms_key_id,
+            table_format=settings.table_format,
+        ),
         "catalog": build_catalog(settings),
     }
 
@@ -49,7 +60,17 @@ def build_mysql(mysql: MySQLSettings) -> MySQLResource:
 
 
 def build_catalog(settings: LakeSettings) -> LakeCatalog:
-    """DuckDB next to a local lake, Glue (and Athena) for an S3 lake: LAKE_ROOT decides."""
+    """DuckDB next to a local lake, Glue (and Athena) for an S3 lake: LAKE_ROOT decides; with
+    LAKE_TABLE_FORMAT=iceberg, Iceberg tables in a SQL catalog next to a local lake."""
+    if settings.table_format == "iceberg":
+        if settings.is_s3:
+            raise SettingsError(
+                "LAKE_TABLE_FORMAT=iceberg is not available for an S3 LAKE_ROOT yet: use a "
+                "local LAKE_ROOT, or LAKE_TABLE_FORMAT=hive"
+            )
+        return IcebergCatalogResource(
+            lake_root=settings.lake_root, namespace=settings.glue_database
+        )
     if settings.is_s3:
         return GlueCatalogResource(
             database=settings.glue_database,

@@ -28,8 +28,8 @@ from collections.abc import Callable, Collection
 from lake_assets.resources.lake import LakeStore
 from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
 
-# The catalog's published attempt of a day (None if unpublished), read when called.
-PublishedLookup = Callable[[dt.date | None], str | None]
+# The attempts of a day the catalog still reads (empty if unpublished), read when called.
+PublishedLookup = Callable[[dt.date | None], list[str]]
 
 
 def day_pointers(
@@ -53,7 +53,7 @@ def day_pointers(
         if DATA in zones:
             pointers[DATA] = [data.attempt if data else None]
             if published is not None:
-                pointers[DATA].append(published(day))
+                pointers[DATA].extend(published(day) or [None])
         if QUARANTINE in zones:
             linked = data.linked_zone(QUARANTINE) if data else None
             pointers[QUARANTINE] = [attempt(QUARANTINE), linked.attempt if linked else None]

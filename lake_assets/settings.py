@@ -53,7 +53,11 @@ DEFAULTS: dict[str, str] = {
     "LAKE_BACKFILL_DAYS_PER_RUN": "0",
     # a KMS key (id, ARN or alias) for SSE-KMS on every object the lake and Athena write
     "LAKE_S3_KMS_KEY_ID": "",
+    # how the published tables are kept: Hive-style partitions (Glue / a DuckDB view), or
+    # Apache Iceberg tables (Glue for an S3 lake, a SQLite SQL catalog for a local one)
+    "LAKE_TABLE_FORMAT": "hive",
 }
+TABLE_FORMATS = ("hive", "iceberg")
 
 
 class SettingsError(ValueError):
@@ -111,6 +115,7 @@ class LakeSettings:
     athena_output_location: str = ""  # "" → <LAKE_ROOT>/_athena/ unless the workgroup sets one
     backfill_days_per_run: int = 0  # 0: a range is one run
     s3_kms_key_id: str = ""  # "" → the bucket's default encryption
+    table_format: str = "hive"  # or "iceberg"
 
     def __post_init__(self) -> None:
         if self.freshness_deadline <= self.schedule_time:
@@ -160,6 +165,9 @@ class LakeSettings:
                 "LAKE_BACKFILL_DAYS_PER_RUN", get(env, "LAKE_BACKFILL_DAYS_PER_RUN"), 0
             ),
             s3_kms_key_id=get(env, "LAKE_S3_KMS_KEY_ID").strip(),
+            table_format=_parse_choice(
+                "LAKE_TABLE_FORMAT", get(env, "LAKE_TABLE_FORMAT"), TABLE_FORMATS
+            ),
         )
 
 
@@ -206,6 +214,12 @@ def normalise_lake_root(value: str) -> str:
             f"LAKE_ROOT={value!r}: only a local folder or s3://bucket/prefix is supported"
         )
     return str(Path(value).expanduser().resolve())
+
+
+def _parse_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.strip().lower() not in choices:
+        raise SettingsError(f"{name}={value!r}: set it to one of {', '.join(choices)}")
+    return value.strip().lower()
 
 
 def _parse_date(name: str, value: str) -> dt.date:

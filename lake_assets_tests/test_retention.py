@@ -45,5 +45,19 @@ def test_without_the_catalog_only_unreached_abandoned_attempts_go(tmp_path: Path
     assert removed == 1
     assert attempts(store) == {"a0", "a1", "a2"}
     # With the catalog's pointer (reports_table), the superseded ones go.
-    assert remove_unreferenced(store, DAY, [DATA], lambda day: "a2") == 2
+    assert remove_unreferenced(store, DAY, [DATA], lambda day: ["a2"]) == 2
+    assert attempts(store) == {"a2"}
+
+
+def test_attempts_a_retained_snapshot_reads_are_kept(tmp_path: Path) -> None:
+    """An Iceberg table still reads the attempts of its retained snapshots (time travel):
+    those stay; what is older than all of them goes; once the snapshot expires, so does its
+    attempt."""
+    store = LocalStore(str(tmp_path))
+    write_attempt(store, "a0")
+    switch(store, "a1")
+    switch(store, "a2")
+    assert remove_unreferenced(store, DAY, [DATA], lambda day: ["a1", "a2"]) == 1
+    assert attempts(store) == {"a1", "a2"}
+    assert remove_unreferenced(store, DAY, [DATA], lambda day: ["a2"]) == 1
     assert attempts(store) == {"a2"}

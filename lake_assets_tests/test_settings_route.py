@@ -7,6 +7,8 @@ import pytest
 from dagster import EnvVar
 
 from lake_assets.definitions import build_resources
+from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
+from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.settings import LakeSettings, SettingsError
 
 
@@ -89,3 +91,31 @@ def test_backfill_days_per_run_splits_a_backfill_into_runs_of_n_days(tmp_path) -
     assert all(seen["2"][k] == 2 for k in daily)
     with pytest.raises(SettingsError, match=r"LAKE_BACKFILL_DAYS_PER_RUN='two' must be a whole"):
         LakeSettings.from_env({"LAKE_BACKFILL_DAYS_PER_RUN": "two"})
+
+
+def test_the_table_format_chooses_the_catalog_and_the_file_layout(tmp_path) -> None:
+    settings = LakeSettings.from_env({"LAKE_ROOT": str(tmp_path), "LAKE_TABLE_FORMAT": "Iceberg"})
+    resources = build_resources(settings)
+    assert isinstance(resources["catalog"], IcebergCatalogResource)
+    assert resources["lake"].layout().iceberg
+    hive = build_resources(LakeSettings.from_env({"LAKE_ROOT": str(tmp_path)}))
+    assert isinstance(hive["catalog"], DuckDBCatalogResource)
+    assert not hive["lake"].layout().iceberg
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"LAKE_TABLE_FORMAT": "delta"},
+            r"LAKE_TABLE_FORMAT='delta': set it to one of hive, iceberg",
+        ),
+        (
+            {"LAKE_TABLE_FORMAT": "iceberg", "LAKE_ROOT": "s3://bucket/lake"},
+            r"LAKE_TABLE_FORMAT=iceberg is not available for an S3 LAKE_ROOT yet",
+        ),
+    ],
+)
+def test_a_table_format_that_cannot_be_served_fails_at_load(env: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        build_resources(LakeSettings.from_env(env))

@@ -32,6 +32,7 @@ from lake_assets.assets.raw import raw_reports
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.errors import ExplainedFailure, only_transient_retried
+from lake_assets.file_layout import FileLayout
 from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.partitions import daily_partitions, date_to_path_value
@@ -71,7 +72,7 @@ DECODE_BATCH_ROWS = 500
 def decoded_reports(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     store = lake.store()
     days = run_days(context)
-    results = [decode_day(context, store, day) for day in days]
+    results = [decode_day(context, store, day, lake.layout()) for day in days]
 
     reasons: Counter[str] = Counter()
     for _, q in results:
@@ -110,13 +111,13 @@ def _day_figures(
 
 
 def decode_day(
-    context: AssetExecutionContext, store: LakeStore, day: dt.date
+    context: AssetExecutionContext, store: LakeStore, day: dt.date, layout: FileLayout
 ) -> tuple[DayManifest, DayManifest]:
     """Decode the day's current raw extract into a new attempt of data/ and quarantine/, and
     switch both at once (the data manifest carries its quarantine); a later run's version of
     the day, if one got there first, is kept and returned."""
     try:
-        return _decode_day(context, store, day)
+        return _decode_day(context, store, day, layout)
     except Superseded as e:
         context.log.warning(f"decode {day}: {e}")
         decoded = read_decoded(store, day)
@@ -125,7 +126,7 @@ def decode_day(
 
 
 def _decode_day(
-    context: AssetExecutionContext, store: LakeStore, day: dt.date
+    context: AssetExecutionContext, store: LakeStore, day: dt.date, layout: FileLayout
 ) -> tuple[DayManifest, DayManifest]:
     raw = read_manifest(store, DayPath(RAW, day))
     if raw is None:
@@ -140,13 +141,14 @@ def _decode_day(
     null_values = 0
     preview: list[dict[str, object]] = []
     accounting = Accounting()
+    files_schema = layout.schema(READINGS_SCHEMA)
 
     with (
         new_attempt(store, day, [DATA, QUARANTINE], attempt),
         PartWriter(
             store,
             data_path.attempt_prefix(attempt),
-            READINGS_SCHEMA,
+            files_schema,
             # a sensor's readings take few distinct values: as a dictionary, `value` is 38 %
             # smaller and cheaper to write than plain; report ids are nearly unique per row
             # group, where a dictionary only adds a hashing pass
@@ -154,7 +156,7 @@ def _decode_day(
             # rows are device-major with ascending ts: these two prune row groups; every other
             # column spans the day in each row group (report ids too, as every device reports
             # all day), so its statistics would prune nothing and cost ~25 % of the write
-            statistics_columns=["device_id", "ts"],
+            statistics_columns=layout.statistics(["device_id", "ts"], files_schema),
         ) as readings_out,
         PartWriter(
             store,
@@ -168,7 +170,7 @@ def _decode_day(
             batches = iter_batches(store, keys, ["id", "device_id", "encoded"], DECODE_BATCH_ROWS)
             for batch in batches:
                 decoded = decode_reports(batch["id"], batch["device_id"], batch["encoded"])
-                readings_out.write(decoded.readings)
+                readings_out.write(layout.rows(decoded.readings, files_schema, day))
                 quarantine_out.write(decoded.quarantine)
                 accounting.add(
                     ids_to_numpy(batch["id"]),
@@ -202,7 +204,7 @@ def _decode_day(
         data = DayManifest(
             zone=DATA,
             files=data_files,
-            columns=stored_columns(READINGS_SCHEMA),
+            columns=stored_columns(files_schema),
             stats=DataStats(
                 raw_rows=raw.rows,
                 raw_attempt=raw.attempt,

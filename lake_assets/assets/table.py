@@ -24,8 +24,14 @@ from lake_assets.resources.catalog import (
 )
 from lake_assets.resources.lake import LakeResource
 from lake_assets.retention import remove_unreferenced
-from lake_assets.settings import current_settings
+from lake_assets.settings import LakeSettings, current_settings
 from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
+
+
+def table_kinds(settings: LakeSettings) -> set[str]:
+    if settings.table_format == "iceberg":
+        return {"iceberg", "duckdb"}
+    return {"glue", "athena"} if settings.is_s3 else {"duckdb"}
 
 
 @asset(
@@ -33,11 +39,12 @@ from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
     backfill_policy=DAILY_BACKFILL,
     retry_policy=TRANSIENT_RETRIES,
     deps=[decoded_reports],
-    kinds={"glue", "athena"} if current_settings().is_s3 else {"duckdb"},
+    kinds=table_kinds(current_settings()),
     group_name="reports",
     pool=LAKE_CATALOG,
     description="The `reports` table over the published days: a view in "
-    "<LAKE_ROOT>/catalog.duckdb for a local lake, Glue partitions for an S3 lake.",
+    "<LAKE_ROOT>/catalog.duckdb for a local lake, Glue partitions for an S3 lake; with "
+    "LAKE_TABLE_FORMAT=iceberg, an Iceberg table (one commit per publish).",
 )
 @only_transient_retried
 def reports_table(

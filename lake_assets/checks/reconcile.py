@@ -247,12 +247,19 @@ def published_matches_decoded(
         return Verdict(False, f"{day}: not published in {catalog.describe()}", {})
     published_rows = catalog.published_rows(TABLE, spec, store)
     attempt = published_attempt(spec)
-    ok = attempt == data.attempt and published_rows == data.rows
-    figures = {
+    # an Iceberg table also records who published the day: that commit must name this attempt
+    by = catalog.published_by(TABLE, date)
+    ok = (
+        attempt == data.attempt
+        and published_rows == data.rows
+        and by.get("attempt", attempt) == attempt
+    )
+    figures: dict[str, object] = {
         "published_rows": int(published_rows),
         "decoded_rows": data.rows,
         "published_attempt": attempt,
         "decoded_attempt": data.attempt,
+        **{f"published_by_{k}": v for k, v in by.items()},
     }
     return Verdict(
         ok,

@@ -65,7 +65,9 @@ def build_copy(
         days = run_days(context) if spec.daily else [None]
         with mysql.session():  # the days share one connection
             manifests = [
-                copy_slot(context, spec, mysql, store, catalog, day, settings.timezone)
+                copy_slot(
+                    context, spec, mysql, store, catalog, day, settings.timezone, lake.layout()
+                )
                 for day in days
             ]
         stats = CopyStats.from_dict(manifests[-1].stats)

@@ -14,6 +14,7 @@ from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.copies.row_checksum import RowChecksum, batch_checksum
 from lake_assets.copies.spec import TableSpec
 from lake_assets.errors import ExplainedFailure
+from lake_assets.file_layout import HIVE, FileLayout
 from lake_assets.parquet import PartWriter
 from lake_assets.resources.catalog import LakeCatalog, published_lookup, shape_of, slot_value
 from lake_assets.resources.lake import LakeStore
@@ -43,11 +44,12 @@ def copy_slot(
     catalog: LakeCatalog,
     day: dt.date | None,
     timezone: str,
+    layout: FileLayout = HIVE,
 ) -> DayManifest:
     """Write a new attempt of the slot and switch to it; if a later run already switched the
     slot, its version is returned instead."""
     try:
-        return _copy_slot(context, spec, mysql, store, catalog, day, timezone)
+        return _copy_slot(context, spec, mysql, store, catalog, day, timezone, layout)
     except Superseded as e:
         context.log.warning(f"{spec.name} {day or ''}: {e}")
         return read_manifest(store, DayPath(DATA, day, spec.name))  # type: ignore[return-value]
@@ -61,6 +63,7 @@ def _copy_slot(
     catalog: LakeCatalog,
     day: dt.date | None,
     timezone: str,
+    layout: FileLayout = HIVE,
 ) -> DayManifest:
     path = DayPath(DATA, day, spec.name)
     attempt = new_attempt_id(context.run.run_id)
@@ -77,9 +80,10 @@ def _copy_slot(
             if drift.added:
                 context.log.warning(f"{label}: {'; '.join(drift.added)} — flows into new days")
         written = RowChecksum()
-        with PartWriter(store, path.attempt_prefix(attempt), source.schema) as writer:
+        files_schema = layout.schema(source.schema, partitioned=spec.daily)
+        with PartWriter(store, path.attempt_prefix(attempt), files_schema) as writer:
             for batch in source.batches:
-                writer.write(batch)
+                writer.write(layout.rows(batch, files_schema, day))
                 written += batch_checksum(batch, source.source.checksum_columns)
                 progress.add(batch.num_rows, batch.nbytes)
             files = writer.close()
@@ -98,7 +102,7 @@ def _copy_slot(
             date=slot_value(day),
             attempt=attempt,
             files=files,
-            columns=stored_columns(source.schema),
+            columns=stored_columns(files_schema),
             run_id=context.run.run_id,
             stats=CopyStats(
                 source_checksum=source.expected,

@@ -96,9 +96,10 @@ def published_attempt(spec: PartitionSpec | None) -> str | None:
     return spec.location.rstrip("/").rsplit("/", 1)[-1] if spec else None
 
 
-def published_lookup(catalog: LakeCatalog, table: str) -> Callable[[dt.date], str | None]:
-    """The catalog's published attempt of a day, read afresh at each call (for retention)."""
-    return lambda day: published_attempt(catalog.partition(table, slot_value(day)))
+def published_lookup(catalog: LakeCatalog, table: str) -> Callable[[dt.date | None], list[str]]:
+    """The attempts of a day the catalog still reads (none: unpublished), read afresh at each
+    call (for retention)."""
+    return lambda day: catalog.retained_attempts(table, slot_value(day))
 
 
 def slot_value(day: dt.date | None) -> str:
@@ -107,7 +108,8 @@ def slot_value(day: dt.date | None) -> str:
 
 
 class LakeCatalog(ConfigurableResource):
-    """What the assets need of a catalog; DuckDB for a local lake, Glue for an S3 lake."""
+    """What the assets need of a catalog: DuckDB for a local lake, Glue for an S3 lake, or
+    Iceberg tables (iceberg_catalog.py)."""
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -125,6 +127,17 @@ class LakeCatalog(ConfigurableResource):
         """Make `partitions` the published version of their days (of an unpartitioned table:
         one spec, date "", the whole table)."""
         raise NotImplementedError
+
+    def retained_attempts(self, table: str, date: str) -> list[str]:
+        """The day's attempts the catalog still reads: the published one (a table format with
+        time travel adds those its retained snapshots read); empty if unpublished."""
+        attempt = published_attempt(self.partition(table, date))
+        return [attempt] if attempt else []
+
+    def published_by(self, table: str, date: str) -> dict[str, str]:
+        """Who published the day's current version, where the catalog records it (an Iceberg
+        snapshot's summary: snapshot, run and attempt); empty where it does not."""
+        return {}
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run read-only SQL against the table; column names and rows."""

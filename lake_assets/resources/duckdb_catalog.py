@@ -139,8 +139,8 @@ class DuckDBCatalogResource(LakeCatalog):
 
     def published_rows(self, table: str, spec: PartitionSpec, store: LakeStore) -> int:
         """Counted through the view, as a user's query would."""
-        where = f" WHERE date = {_sql_string(spec.date)}" if spec.date else ""
-        _, [(rows,)] = self.query(f"SELECT count(*) FROM {_quoted(table)}{where}")
+        where = f" WHERE date = {sql_string(spec.date)}" if spec.date else ""
+        _, [(rows,)] = self.query(f"SELECT count(*) FROM {sql_identifier(table)}{where}")
         return int(rows)
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
@@ -195,10 +195,10 @@ def _define_view(conn: duckdb.DuckDBPyConnection, table: str) -> None:
         ).fetchall()
         for f in json.loads(files_json)
     ]
-    cols = ", ".join(_quoted(name) for name, _ in shape.columns)
+    cols = ", ".join(sql_identifier(name) for name, _ in shape.columns)
     date = ", CAST(date AS VARCHAR) AS date" if shape.partitioned else ""
     if files:
-        listed = ", ".join(_sql_string(f) for f in files)
+        listed = ", ".join(sql_string(f) for f in files)
         options = (
             "hive_partitioning = true, hive_types = {'date': VARCHAR}, union_by_name = true"
             if shape.partitioned
@@ -207,16 +207,16 @@ def _define_view(conn: duckdb.DuckDBPyConnection, table: str) -> None:
         body = f"SELECT {cols}{date} FROM read_parquet([{listed}], {options})"
     else:
         typed = ", ".join(
-            f"CAST(NULL AS {duckdb_type(t)}) AS {_quoted(n)}" for n, t in shape.columns
+            f"CAST(NULL AS {duckdb_type(t)}) AS {sql_identifier(n)}" for n, t in shape.columns
         )
         date = ", CAST(NULL AS VARCHAR) AS date" if shape.partitioned else ""
         body = f"SELECT {typed}{date} WHERE false"
-    conn.execute(f"CREATE OR REPLACE VIEW {_quoted(table)} AS {body}")
+    conn.execute(f"CREATE OR REPLACE VIEW {sql_identifier(table)} AS {body}")
 
 
-def _quoted(name: str) -> str:
+def sql_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"

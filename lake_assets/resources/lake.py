@@ -22,6 +22,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from lake_assets.errors import ExplainedFailure, lake_full, lake_unwritable
+from lake_assets.file_layout import FileLayout
 from lake_assets.resources.s3 import S3Store
 
 
@@ -232,6 +233,12 @@ class LakeResource(ConfigurableResource):
     root: str
     kms_key_id: str = Field(default="", description="LAKE_S3_KMS_KEY_ID: SSE-KMS for every object")
     s3: S3Resource = Field(default_factory=S3Resource)
+    table_format: str = Field(
+        default="hive", description="LAKE_TABLE_FORMAT: hive or iceberg (the data files' layout)"
+    )
+
+    def layout(self) -> FileLayout:
+        return FileLayout(self.table_format)
 
     def store(self) -> LakeStore:
         store: LakeStore

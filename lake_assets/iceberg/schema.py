@@ -1,0 +1,136 @@
+"""Iceberg schemas for the lake's tables, and the data-file layout that goes with them.
+
+A day's files are the ones the project streams anyway; for an Iceberg table they carry, in
+addition: Iceberg field ids in the Parquet schema (column i is field id i + 1), timestamps in
+microseconds (Iceberg's only precision), and the `date` partition column (YYYYMMDD, one value
+per file, with min/max statistics, from which `add_files` reads the file's partition).
+
+Iceberg has no unsigned or 8/16-bit integers and its decimals stop at 38 digits:
+
+| stored (Arrow) | Iceberg |
+|---|---|
+| int8, int16, int32, uint8, uint16 | int |
+| uint32, int64 | long |
+| decimal(20,0) (BIGINT UNSIGNED) | decimal(20,0) |
+| decimal(p,s), p ≤ 38 | decimal(p,s) |
+| decimal(p,s), p > 38 (e.g. DECIMAL(65,30)) | string: the exact digits, the scale kept |
+| timestamp (UTC) | timestamptz (µs) |
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.transforms import IdentityTransform
+from pyiceberg.types import (
+    BinaryType,
+    BooleanType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    FloatType,
+    IcebergType,
+    IntegerType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestampType,
+    TimestamptzType,
+)
+
+PARTITION_COLUMN = "date"
+FIELD_ID = b"PARQUET:field_id"
+PARTITION_FIELD_ID = 1000  # Iceberg numbers partition fields from 1000
+
+
+def iceberg_type(t: pa.DataType) -> IcebergType:
+    """The Iceberg type of a stored Arrow type (see the table above)."""
+    if pa.types.is_dictionary(t):
+        return iceberg_type(t.value_type)
+    if pa.types.is_boolean(t):
+        return BooleanType()
+    if pa.types.is_integer(t):
+        return LongType() if t.bit_width == 64 or t == pa.uint32() else IntegerType()
+    if pa.types.is_float32(t):
+        return FloatType()
+    if pa.types.is_floating(t):
+        return DoubleType()
+    if pa.types.is_decimal(t):
+        if t.precision > 38:
+            raise TypeError(f"Iceberg decimals stop at 38 digits: {t} has no Iceberg type")
+        return DecimalType(t.precision, t.scale)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return StringType()
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return BinaryType()
+    if pa.types.is_date(t):
+        return DateType()
+    if pa.types.is_timestamp(t):
+        return TimestamptzType() if t.tz else TimestampType()
+    raise TypeError(f"no Iceberg type for Arrow type {t}")
+
+
+def file_schema(schema: pa.Schema, partitioned: bool = True) -> pa.Schema:
+    """The Arrow schema of an Iceberg table's data files: field ids, µs timestamps, and the
+    `date` column last when the table is partitioned by day."""
+    fields = list(schema)
+    if partitioned:
+        fields.append(pa.field(PARTITION_COLUMN, pa.dictionary(pa.int8(), pa.string()), False))
+    return pa.schema(
+        [
+            _storable(f).with_metadata({FIELD_ID: str(i).encode()})
+            for i, f in enumerate(fields, start=1)
+        ]
+    )
+
+
+def _storable(f: pa.Field) -> pa.Field:
+    """Timestamps in µs; decimals of more than 38 digits as their exact text."""
+    if pa.types.is_timestamp(f.type) and f.type.unit != "us":
+        return f.with_type(pa.timestamp("us", tz=f.type.tz))
+    if pa.types.is_decimal(f.type) and f.type.precision > 38:
+        return f.with_type(pa.string())
+    return f
+
+
+def table_schema(files: pa.Schema) -> Schema:
+    """The Iceberg schema of a table whose data files have the Arrow schema `files`."""
+    return Schema(
+        *(
+            NestedField(
+                int(f.metadata[FIELD_ID]), f.name, iceberg_type(f.type), required=not f.nullable
+            )
+            for f in files
+        )
+    )
+
+
+def partition_spec(schema: Schema) -> PartitionSpec:
+    """Identity on `date` (YYYYMMDD) when the table has one; else unpartitioned."""
+    if PARTITION_COLUMN not in schema.column_names:
+        return PartitionSpec()
+    source = schema.find_field(PARTITION_COLUMN).field_id
+    return PartitionSpec(
+        PartitionField(source, PARTITION_FIELD_ID, IdentityTransform(), PARTITION_COLUMN)
+    )
+
+
+def for_day(data: pa.Table | pa.RecordBatch, files: pa.Schema, date: str) -> pa.Table:
+    """`data` in the files' layout: timestamps in µs and, when partitioned, the day's `date`."""
+    table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    columns = list(table.columns)
+    if PARTITION_COLUMN in files.names and PARTITION_COLUMN not in table.column_names:
+        columns.append(_constant(date, table.num_rows))
+    return pa.Table.from_arrays(
+        [c.cast(f.type) if c.type != f.type else c for c, f in zip(columns, files, strict=True)],
+        schema=files,
+    )
+
+
+def _constant(value: str, n: int) -> pa.DictionaryArray:
+    """`value` n times, as a one-entry dictionary (no per-row string)."""
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int8)), pa.array([value], pa.string())
+    )

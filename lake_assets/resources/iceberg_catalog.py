@@ -1,0 +1,220 @@
+"""The lake's tables as Apache Iceberg tables (LAKE_TABLE_FORMAT=iceberg).
+
+A local lake keeps them in a pyiceberg `SqlCatalog` on SQLite, `<LAKE_ROOT>/iceberg_catalog.db`,
+with each table's metadata under `<LAKE_ROOT>/iceberg/<table>/`. The data files are the ones
+the assets wrote (file_layout.py); they are never copied or rewritten.
+
+Publishing days is one catalog commit: a transaction that deletes the days' current files and
+adds the new ones (`add_files` reads only their footers), committed as one compare-and-swap of
+the table's metadata location. Its snapshot summary names the run and each day's attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+from pydantic import Field
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
+from pyiceberg.expressions import AlwaysTrue, In
+from pyiceberg.table import Table
+
+from lake_assets.errors import ExplainedFailure
+from lake_assets.iceberg.schema import PARTITION_COLUMN, partition_spec, table_schema
+from lake_assets.parquet import footer_rows
+from lake_assets.resources.catalog import (
+    LakeCatalog,
+    PartitionSpec,
+    TableShape,
+    as_shape,
+    published_attempt,
+)
+from lake_assets.resources.duckdb_catalog import sql_identifier, sql_string
+from lake_assets.resources.lake import LakeStore
+
+# Table properties: format v2; old metadata.json files are deleted as commits go by.
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+    "write.parquet.compression-codec": "zstd",
+}
+RUN_ID = "lake.run_id"
+ATTEMPTS = "lake.attempts"  # {date: attempt} of the days a commit published
+
+
+class IcebergCatalogResource(LakeCatalog):
+    """Iceberg tables in a SQL catalog on SQLite next to a local lake."""
+
+    lake_root: str = Field(description="LAKE_ROOT (a local folder)")
+    namespace: str = Field(default="datalake", description="GLUE_DATABASE: the namespace")
+
+    def describe(self) -> str:
+        return f"iceberg:{self.namespace}"
+
+    # -- the catalog ------------------------------------------------------------------------
+
+    def catalog(self) -> Catalog:
+        root = Path(self.lake_root)
+        root.mkdir(parents=True, exist_ok=True)
+        catalog = SqlCatalog(
+            "lake",
+            uri=f"sqlite:///{root / 'iceberg_catalog.db'}",
+            warehouse=_uri(root / "iceberg"),
+        )
+        catalog.create_namespace_if_not_exists(self.namespace)
+        return catalog
+
+    def table(self, name: str) -> Table | None:
+        try:
+            return self.catalog().load_table((self.namespace, name))
+        except NoSuchTableError:
+            return None
+
+    def _create(self, name: str, first_file: str) -> Table:
+        """The table, made from the schema of the first files published to it (their field
+        ids included), partitioned by `date` when they carry it."""
+        schema = table_schema(pq.read_schema(_path(first_file)))
+        return self.catalog().create_table_if_not_exists(
+            (self.namespace, name),
+            schema,
+            location=_uri(Path(self.lake_root) / "iceberg" / name),
+            partition_spec=partition_spec(schema),
+            properties=TABLE_PROPERTIES,
+        )
+
+    # -- LakeCatalog --------------------------------------------------------------------------
+
+    def partitions(self, table: str) -> dict[str, PartitionSpec]:
+        iceberg = self.table(table)
+        if iceberg is None or iceberg.current_snapshot() is None:
+            return {}
+        partitioned = PARTITION_COLUMN in iceberg.schema().column_names
+        files: dict[str, list[str]] = defaultdict(list)
+        rows: dict[str, int] = defaultdict(int)
+        for task in iceberg.scan().plan_files():
+            date = task.file.partition[0] if partitioned else ""
+            files[date].append(_path(task.file.file_path))
+            rows[date] += task.file.record_count
+        return {
+            date: PartitionSpec(
+                date=date,
+                location=str(Path(paths[0]).parent) + "/",
+                files=sorted(paths),
+                rows=rows[date],
+            )
+            for date, paths in files.items()
+        }
+
+    def publish(
+        self, table: TableShape | str, partitions: Sequence[PartitionSpec], run_id: str
+    ) -> None:
+        shape = as_shape(table)
+        files = [_uri(f) for spec in partitions for f in spec.files]
+        if not files:
+            return
+        iceberg = self.table(shape.name) or self._create(shape.name, files[0])
+        dates = [spec.date for spec in partitions]
+        summary = {
+            RUN_ID: run_id,
+            ATTEMPTS: json.dumps({s.date: published_attempt(s) for s in partitions}),
+        }
+        try:
+            with warnings.catch_warnings():
+                # "Delete operation did not match any records": a day published the first time
+                warnings.simplefilter("ignore", UserWarning)
+                with iceberg.transaction() as tx:
+                    if PARTITION_COLUMN in iceberg.schema().column_names:
+                        tx.delete(In(PARTITION_COLUMN, dates))
+                    else:
+                        tx.delete(AlwaysTrue())
+                    tx.add_files(files, snapshot_properties=summary)
+        except (CommitFailedException, ValidationException) as e:
+            raise ExplainedFailure(
+                f"{shape.name}: another writer committed to the Iceberg table at the same "
+                f"time ({e}); retrying reads the table afresh",
+                retryable=True,
+            ) from e
+
+    def retained_attempts(self, table: str, date: str) -> list[str]:
+        """The day's attempts that any snapshot still in the table's metadata reads: current
+        and time-travel versions alike (their files stay until the snapshots expire)."""
+        iceberg = self.table(table)
+        if iceberg is None or iceberg.current_snapshot() is None:
+            return []
+        files = iceberg.inspect.all_data_files()
+        partitioned = PARTITION_COLUMN in iceberg.schema().column_names
+        attempts = set()
+        for path, partition in zip(
+            files.column("file_path").to_pylist(),
+            files.column("partition").to_pylist(),
+            strict=True,
+        ):
+            if not partitioned or partition.get(PARTITION_COLUMN) == date:
+                attempts.add(Path(_path(path)).parent.name)
+        return sorted(attempts)
+
+    def published_by(self, table: str, date: str) -> dict[str, str]:
+        """The latest commit in the current snapshot's ancestry that published the day."""
+        iceberg = self.table(table)
+        snapshot = iceberg.current_snapshot() if iceberg else None
+        while iceberg is not None and snapshot is not None:
+            props = snapshot.summary.additional_properties if snapshot.summary else {}
+            attempts = json.loads(props.get(ATTEMPTS, "{}"))
+            if date in attempts:
+                return {
+                    "snapshot_id": str(snapshot.snapshot_id),
+                    "run_id": props.get(RUN_ID, ""),
+                    "attempt": attempts[date],
+                }
+            parent = snapshot.parent_snapshot_id
+            snapshot = iceberg.snapshot_by_id(parent) if parent is not None else None
+        return {}
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Read-only SQL over each table's current snapshot: DuckDB reads exactly the files
+        the snapshot lists (no delete files are ever written, so that is exact)."""
+        conn = duckdb.connect()
+        try:
+            for name in (t for _, t in self.catalog().list_tables(self.namespace)):
+                iceberg = self.table(name)
+                assert iceberg is not None
+                paths = [_path(t.file.file_path) for t in iceberg.scan().plan_files()]
+                view = sql_identifier(name)
+                if paths:
+                    listed = ", ".join(sql_string(p) for p in paths)
+                    conn.execute(
+                        f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}], "
+                        "hive_partitioning = false)"
+                    )
+                else:
+                    empty = sql_identifier(f"_{name}_empty")
+                    conn.register(empty.strip('"'), iceberg.schema().as_arrow().empty_table())
+                    conn.execute(f"CREATE VIEW {view} AS SELECT * FROM {empty}")
+            result = conn.execute(sql)
+            names = [d[0] for d in result.description or []]
+            return names, result.fetchall()
+        finally:
+            conn.close()
+
+    def published_rows(self, table: str, spec: PartitionSpec, store: LakeStore) -> int:
+        """The rows of the day's files in the current snapshot, from their footers."""
+        root = store.uri("")
+        return footer_rows(store, [f.removeprefix(root) for f in spec.files])
+
+
+def _uri(path: str | Path) -> str:
+    """file:// and the absolute path as it is: pyiceberg and DuckDB take it unescaped (the
+    lake's folders are named date=YYYYMMDD)."""
+    return str(path) if "://" in str(path) else f"file://{Path(path).resolve()}"
+
+
+def _path(uri: str) -> str:
+    return uri.removeprefix("file://")
