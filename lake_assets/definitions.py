@@ -11,12 +11,22 @@ import pyarrow as pa
 from dagster import Definitions, in_process_executor
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
+from lake_assets.assets.maintenance import iceberg_maintenance
 from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alerts
 from lake_assets.automation.dead_runs import lake_dead_runs
 from lake_assets.automation.freshness import freshness_job, freshness_schedule
-from lake_assets.automation.jobs import HAS_FULL_COPIES, daily_reports_job, full_copies_job
+from lake_assets.automation.jobs import (
+    HAS_FULL_COPIES,
+    daily_reports_job,
+    full_copies_job,
+    iceberg_maintenance_job,
+)
 from lake_assets.automation.late_copies import build_late_copies_sensor
-from lake_assets.automation.schedules import daily_reports_schedule, full_copies_schedule
+from lake_assets.automation.schedules import (
+    daily_reports_schedule,
+    full_copies_schedule,
+    iceberg_maintenance_schedule,
+)
 from lake_assets.automation.sensors import late_reports_sensor
 from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.copies.assets import build_copy
@@ -69,7 +79,10 @@ def build_catalog(settings: LakeSettings) -> LakeCatalog:
                 "local LAKE_ROOT, or LAKE_TABLE_FORMAT=hive"
             )
         return IcebergCatalogResource(
-            lake_root=settings.lake_root, namespace=settings.glue_database
+            lake_root=settings.lake_root,
+            namespace=settings.glue_database,
+            snapshot_retention_days=settings.snapshot_retention_days,
+            orphan_margin_hours=settings.orphan_margin_hours,
         )
     if settings.is_s3:
         return GlueCatalogResource(
@@ -97,14 +110,28 @@ return_freed_arrow_memory_promptly()
 # One asset and one blocking check per table copy declared in the copies file.
 copies = [build_copy(spec, settings) for spec in settings.copies]
 
+ICEBERG = settings.table_format == "iceberg"
+
 defs = Definitions(
-    assets=[raw_reports, decoded_reports, reports_table, *(asset for asset, _ in copies)],
+    assets=[
+        raw_reports,
+        decoded_reports,
+        reports_table,
+        *(asset for asset, _ in copies),
+        *([iceberg_maintenance] if ICEBERG else []),
+    ],
     asset_checks=[*ALL_CHECKS, *(check for _, check in copies)],
-    jobs=[daily_reports_job, freshness_job, *([full_copies_job] if HAS_FULL_COPIES else [])],
+    jobs=[
+        daily_reports_job,
+        freshness_job,
+        *([full_copies_job] if HAS_FULL_COPIES else []),
+        *([iceberg_maintenance_job] if ICEBERG else []),
+    ],
     schedules=[
         daily_reports_schedule,
         freshness_schedule,
         *([full_copies_schedule] if HAS_FULL_COPIES else []),
+        *([iceberg_maintenance_schedule] if ICEBERG else []),
     ],
     sensors=[
         late_reports_sensor,

@@ -56,6 +56,10 @@ DEFAULTS: dict[str, str] = {
     # how the published tables are kept: Hive-style partitions (Glue / a DuckDB view), or
     # Apache Iceberg tables (Glue for an S3 lake, a SQLite SQL catalog for a local one)
     "LAKE_TABLE_FORMAT": "hive",
+    # Iceberg maintenance: snapshots older than this are expired; files nothing reads are
+    # deleted once their attempt is older than the margin (a run may still be committing it)
+    "LAKE_SNAPSHOT_RETENTION_DAYS": "7",
+    "LAKE_ORPHAN_MARGIN_HOURS": "24",
 }
 TABLE_FORMATS = ("hive", "iceberg")
 
@@ -116,6 +120,8 @@ class LakeSettings:
     backfill_days_per_run: int = 0  # 0: a range is one run
     s3_kms_key_id: str = ""  # "" → the bucket's default encryption
     table_format: str = "hive"  # or "iceberg"
+    snapshot_retention_days: int = 7
+    orphan_margin_hours: int = 24
 
     def __post_init__(self) -> None:
         if self.freshness_deadline <= self.schedule_time:
@@ -165,6 +171,12 @@ class LakeSettings:
                 "LAKE_BACKFILL_DAYS_PER_RUN", get(env, "LAKE_BACKFILL_DAYS_PER_RUN"), 0
             ),
             s3_kms_key_id=get(env, "LAKE_S3_KMS_KEY_ID").strip(),
+            snapshot_retention_days=_parse_int(
+                "LAKE_SNAPSHOT_RETENTION_DAYS", get(env, "LAKE_SNAPSHOT_RETENTION_DAYS"), 0
+            ),
+            orphan_margin_hours=_parse_int(
+                "LAKE_ORPHAN_MARGIN_HOURS", get(env, "LAKE_ORPHAN_MARGIN_HOURS"), 1
+            ),
             table_format=_parse_choice(
                 "LAKE_TABLE_FORMAT", get(env, "LAKE_TABLE_FORMAT"), TABLE_FORMATS
             ),

@@ -24,3 +24,9 @@ full_copies_job = define_asset_job(
     description="Copy every table declared with `mode: full`, each replaced atomically.",
 )
 HAS_FULL_COPIES = any(not c.daily for c in _copies)
+
+iceberg_maintenance_job = define_asset_job(
+    name="iceberg_maintenance_job",
+    selection=AssetSelection.assets("iceberg_maintenance"),
+    description="Expire old Iceberg snapshots and delete the files nothing reads any more.",
+)

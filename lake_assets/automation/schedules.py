@@ -7,7 +7,11 @@ from dagster import (
     build_schedule_from_partitioned_job,
 )
 
-from lake_assets.automation.jobs import daily_reports_job, full_copies_job
+from lake_assets.automation.jobs import (
+    daily_reports_job,
+    full_copies_job,
+    iceberg_maintenance_job,
+)
 from lake_assets.settings import current_settings
 
 
@@ -40,3 +44,15 @@ _settings = current_settings()
 _at = _settings.schedule_time
 daily_reports_schedule = build_daily_schedule(_at.hour, _at.minute)
 full_copies_schedule = build_full_copies_schedule(_at.hour, _at.minute, _settings.timezone)
+
+# Iceberg maintenance once a day, three hours after the daily run starts (the lake's lock keeps
+# it from committing in the middle of a publish in any case).
+iceberg_maintenance_schedule = ScheduleDefinition(
+    name="iceberg_maintenance_schedule",
+    job=iceberg_maintenance_job,
+    cron_schedule=f"{_at.minute} {(_at.hour + 3) % 24} * * *",
+    execution_timezone=_settings.timezone,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Each day, three hours after LAKE_SCHEDULE_TIME: expire old Iceberg snapshots "
+    "and delete the files nothing reads.",
+)

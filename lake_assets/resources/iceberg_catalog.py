@@ -55,6 +55,16 @@ class IcebergCatalogResource(LakeCatalog):
 
     lake_root: str = Field(description="LAKE_ROOT (a local folder)")
     namespace: str = Field(default="datalake", description="GLUE_DATABASE: the namespace")
+    snapshot_retention_days: int = Field(
+        default=7, description="LAKE_SNAPSHOT_RETENTION_DAYS: older snapshots are expired"
+    )
+    orphan_margin_hours: int = Field(
+        default=24,
+        description="LAKE_ORPHAN_MARGIN_HOURS: unread files go once their attempt is this old",
+    )
+
+    def table_names(self) -> list[str]:
+        return sorted(name for _, name in self.catalog().list_tables(self.namespace))
 
     def describe(self) -> str:
         return f"iceberg:{self.namespace}"
@@ -183,7 +193,7 @@ class IcebergCatalogResource(LakeCatalog):
         the snapshot lists (no delete files are ever written, so that is exact)."""
         conn = duckdb.connect()
         try:
-            for name in (t for _, t in self.catalog().list_tables(self.namespace)):
+            for name in self.table_names():
                 iceberg = self.table(name)
                 assert iceberg is not None
                 paths = [_path(t.file.file_path) for t in iceberg.scan().plan_files()]

@@ -1,0 +1,119 @@
+"""Keeping an Iceberg table's storage bounded: expire old snapshots, then delete the files
+nothing needs any more.
+
+pyiceberg's `expire_snapshots` removes snapshots from the metadata only; it deletes no file,
+and a failed or killed commit leaves its data files behind. After expiring the snapshots older
+than the retention, this deletes:
+
+* data files of the table's zone that no live snapshot reads, unless a manifest of the zone
+  names their attempt (decoded, not yet published) or their attempt is younger than the safety
+  margin (a run may still be writing or committing it);
+* manifest lists and manifests (`*.avro`) under the table's metadata folder that no live
+  snapshot reads, older than the same margin. Old `metadata.json` files are already capped by
+  the table property `write.metadata.delete-after-commit.enabled`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyiceberg.table import Table
+
+from lake_assets.resources.lake import LakeStore
+from lake_assets.zones import DATA, DayPath, read_manifest
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    table: str
+    expired_snapshots: int
+    live_snapshots: int
+    removed_data_files: int
+    removed_metadata_files: int
+
+
+def maintain(
+    table: Table,
+    name: str,
+    store: LakeStore,
+    retention: dt.timedelta,
+    margin: dt.timedelta,
+    now: dt.datetime,
+) -> Maintenance:
+    before = len(table.snapshots())
+    expire = table.maintenance.expire_snapshots().older_than(now - retention)
+    expire.commit()  # the current snapshot is the branch head: never expired
+    table.refresh()
+    live = {_path(p) for p in table.inspect.all_data_files().column("file_path").to_pylist()}
+    removed_data = _remove_unread_data(store, name, live, now - margin)
+    removed_metadata = _remove_unread_metadata(table, now - margin)
+    return Maintenance(
+        table=name,
+        expired_snapshots=before - len(table.snapshots()),
+        live_snapshots=len(table.snapshots()),
+        removed_data_files=removed_data,
+        removed_metadata_files=removed_metadata,
+    )
+
+
+def _remove_unread_data(
+    store: LakeStore, table: str, live: set[str], started_before: dt.datetime
+) -> int:
+    named: dict[str, str | None] = {}  # day folder → the attempt its manifest names
+    doomed: list[str] = []
+    for key in store.list_keys(f"{DATA}/{table}/"):
+        if not key.endswith(".parquet") or store.uri(key) in live:
+            continue
+        folder, attempt = _day_folder_and_attempt(key, table)
+        if folder not in named:
+            named[folder] = _manifest_attempt(store, table, folder)
+        if attempt == named[folder] or _started(attempt) >= started_before:
+            continue
+        doomed.append(key)
+    return store.delete_keys(doomed) if doomed else 0
+
+
+def _remove_unread_metadata(table: Table, written_before: dt.datetime) -> int:
+    io = table.io
+    read: set[str] = set()
+    for snapshot in table.snapshots():
+        read.add(_path(snapshot.manifest_list))
+        read.update(_path(m.manifest_path) for m in snapshot.manifests(io))
+    folder = Path(_path(table.metadata.location)) / "metadata"
+    removed = 0
+    cutoff = written_before.timestamp()
+    for path in folder.glob("*.avro"):
+        if str(path) not in read and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _day_folder_and_attempt(key: str, table: str) -> tuple[str, str]:
+    """`data/<table>/date=YYYYMMDD/<attempt>/part-…` → ("date=YYYYMMDD", attempt); an
+    unpartitioned table's `data/<table>/<attempt>/part-…` → ("", attempt)."""
+    parts = key[len(f"{DATA}/{table}/") :].split("/")
+    return ("", parts[0]) if len(parts) == 2 else (parts[0], parts[1])
+
+
+def _manifest_attempt(store: LakeStore, table: str, folder: str) -> str | None:
+    day = dt.datetime.strptime(folder, "date=%Y%m%d").date() if folder else None
+    manifest = read_manifest(store, DayPath(DATA, day, table))
+    return manifest.attempt if manifest else None
+
+
+def _started(attempt: str) -> dt.datetime:
+    """When an attempt started, from its id (`20260102T030405123456Z-…`); unknown names count
+    as new, so they are never deleted."""
+    try:
+        return dt.datetime.strptime(attempt.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ").replace(
+            tzinfo=dt.UTC
+        )
+    except ValueError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _path(uri: str) -> str:
+    return uri.removeprefix("file://")
