@@ -9,8 +9,9 @@ than the retention, this deletes:
   names their attempt (decoded, not yet published) or their attempt is younger than the safety
   margin (a run may still be writing or committing it);
 * manifest lists and manifests (`*.avro`) under the table's metadata folder that no live
-  snapshot reads, older than the same margin. Old `metadata.json` files are already capped by
-  the table property `write.metadata.delete-after-commit.enabled`.
+  snapshot reads, and `metadata.json` files of commits that never swapped in, older than the
+  same margin. Old committed `metadata.json` files are capped by the table property
+  `write.metadata.delete-after-commit.enabled`.
 """
 
 from __future__ import annotations
@@ -76,15 +77,19 @@ def _remove_unread_data(
 
 
 def _remove_unread_metadata(table: Table, written_before: dt.datetime) -> int:
+    """Manifest lists and manifests no live snapshot reads, and `metadata.json` files that are
+    neither current nor in the metadata log (a commit that never swapped in: killed, or
+    refused)."""
     io = table.io
-    read: set[str] = set()
+    read: set[str] = {_path(table.metadata_location)}
+    read.update(_path(entry.metadata_file) for entry in table.metadata.metadata_log)
     for snapshot in table.snapshots():
         read.add(_path(snapshot.manifest_list))
         read.update(_path(m.manifest_path) for m in snapshot.manifests(io))
     folder = Path(_path(table.metadata.location)) / "metadata"
     removed = 0
     cutoff = written_before.timestamp()
-    for path in folder.glob("*.avro"):
+    for path in [*folder.glob("*.avro"), *folder.glob("*.metadata.json")]:
         if str(path) not in read and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             removed += 1
