@@ -30,6 +30,7 @@ help:
 	@echo "            the code server (gRPC), dagster-webserver and dagster-daemon; Ctrl-C stops it"
 	@echo "make screenshots  remake the README's pictures (headless Chromium) from the demo"
 	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow,"
+	@echo "            publishing a day as Hive partitions vs an Iceberg commit,"
 	@echo "            a 1M-row table copy vs connectorx and dlt, a multi-run backfill's days per"
 	@echo "            hour under make prod-local (1 vs 2 runs at once)"
 
@@ -85,6 +86,7 @@ bench: install mysql postgres
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/decoder.py
 	$(BIN)/python bench/pipeline.py --days $(BENCH_DAYS)
+	cd bench && ../$(BIN)/python publish.py --days $(BENCH_DAYS)
 	$(BIN)/python bench/extract_query.py --days $(BENCH_DAYS)
 	cd bench && ../$(BIN)/python copy_table.py
 	$(BIN)/python bench/backfill_throughput.py

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lake_assets.iceberg.schema import PARTITION_COLUMN, file_schema, for_day
+from lake_assets.iceberg import PARTITION_COLUMN
 from lake_assets.partitions import date_to_path_value
 
 
@@ -25,13 +25,19 @@ class FileLayout:
         return self.table_format == "iceberg"
 
     def schema(self, schema: pa.Schema, partitioned: bool = True) -> pa.Schema:
-        return file_schema(schema, partitioned) if self.iceberg else schema
+        if not self.iceberg:
+            return schema
+        from lake_assets.iceberg.schema import file_schema
+
+        return file_schema(schema, partitioned)
 
     def rows(
         self, data: pa.Table | pa.RecordBatch, files: pa.Schema, day: dt.date | None
     ) -> pa.Table | pa.RecordBatch:
         if not self.iceberg:
             return data
+        from lake_assets.iceberg.schema import for_day
+
         return for_day(data, files, date_to_path_value(day) if day else "")
 
     def statistics(self, columns: list[str], files: pa.Schema) -> list[str]:

@@ -111,3 +111,21 @@ def test_dg_knows_the_project(tmp_path: Path) -> None:
     body = json.loads(listed.stdout)
     keys = {a["asset_key"] for a in body["assets"]}
     assert {"raw_reports", "decoded_reports", "reports_table"} <= keys
+
+
+@pytest.mark.parametrize("table_format", ["hive", "iceberg"])
+def test_loading_the_code_location_does_not_import_pyiceberg(
+    tmp_path: Path, table_format: str
+) -> None:
+    """pyiceberg (~0.3 s and ~15 MB a process) is imported only when an Iceberg table is
+    touched, so a Hive lake never pays for it, and an Iceberg lake's extract steps neither."""
+    probe = (
+        "import sys, lake_assets.definitions; "
+        "print(sorted(m for m in sys.modules if m.startswith('pyiceberg')))"
+    )
+    env = {**os.environ, "LAKE_ROOT": str(tmp_path), "LAKE_TABLE_FORMAT": table_format}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"

@@ -19,11 +19,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-
-from pyiceberg.table import Table
+from typing import TYPE_CHECKING
 
 from lake_assets.resources.lake import LakeStore
 from lake_assets.zones import DATA, DayPath, read_manifest
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,8 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-PARTITION_COLUMN = "date"
-FIELD_ID = b"PARQUET:field_id"
+from lake_assets.iceberg import FIELD_ID, PARTITION_COLUMN
+
 PARTITION_FIELD_ID = 1000  # Iceberg numbers partition fields from 1000
 
 

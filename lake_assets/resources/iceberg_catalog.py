@@ -16,18 +16,14 @@ import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow.parquet as pq
 from pydantic import Field
-from pyiceberg.catalog import Catalog
-from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
-from pyiceberg.expressions import AlwaysTrue, In
-from pyiceberg.table import Table
 
 from lake_assets.errors import ExplainedFailure
-from lake_assets.iceberg.schema import PARTITION_COLUMN, partition_spec, table_schema
+from lake_assets.iceberg import PARTITION_COLUMN
 from lake_assets.parquet import footer_rows
 from lake_assets.resources.catalog import (
     LakeCatalog,
@@ -38,6 +34,10 @@ from lake_assets.resources.catalog import (
 )
 from lake_assets.resources.duckdb_catalog import sql_identifier, sql_string
 from lake_assets.resources.lake import LakeStore
+
+if TYPE_CHECKING:  # pyiceberg is imported where a table is touched (lake_assets/iceberg)
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
 
 # Table properties: format v2; old metadata.json files are deleted as commits go by.
 TABLE_PROPERTIES = {
@@ -72,6 +72,8 @@ class IcebergCatalogResource(LakeCatalog):
     # -- the catalog ------------------------------------------------------------------------
 
     def catalog(self) -> Catalog:
+        from pyiceberg.catalog.sql import SqlCatalog
+
         root = Path(self.lake_root)
         root.mkdir(parents=True, exist_ok=True)
         catalog = SqlCatalog(
@@ -83,6 +85,8 @@ class IcebergCatalogResource(LakeCatalog):
         return catalog
 
     def table(self, name: str) -> Table | None:
+        from pyiceberg.exceptions import NoSuchTableError
+
         try:
             return self.catalog().load_table((self.namespace, name))
         except NoSuchTableError:
@@ -91,6 +95,8 @@ class IcebergCatalogResource(LakeCatalog):
     def _create(self, name: str, first_file: str) -> Table:
         """The table, made from the schema of the first files published to it (their field
         ids included), partitioned by `date` when they carry it."""
+        from lake_assets.iceberg.schema import partition_spec, table_schema
+
         schema = table_schema(pq.read_schema(_path(first_file)))
         return self.catalog().create_table_if_not_exists(
             (self.namespace, name),
@@ -126,6 +132,9 @@ class IcebergCatalogResource(LakeCatalog):
     def publish(
         self, table: TableShape | str, partitions: Sequence[PartitionSpec], run_id: str
     ) -> None:
+        from pyiceberg.exceptions import CommitFailedException, ValidationException
+        from pyiceberg.expressions import AlwaysTrue, In
+
         shape = as_shape(table)
         files = [_uri(f) for spec in partitions for f in spec.files]
         if not files:
