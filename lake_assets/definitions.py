@@ -39,7 +39,6 @@ from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import (
     LakeSettings,
     MySQLSettings,
-    SettingsError,
     current_settings,
     secret,
 )
@@ -71,16 +70,15 @@ def build_mysql(mysql: MySQLSettings) -> MySQLResource:
 
 def build_catalog(settings: LakeSettings) -> LakeCatalog:
     """DuckDB next to a local lake, Glue (and Athena) for an S3 lake: LAKE_ROOT decides; with
-    LAKE_TABLE_FORMAT=iceberg, Iceberg tables in a SQL catalog next to a local lake."""
+    LAKE_TABLE_FORMAT=iceberg, Iceberg tables in a SQL catalog next to a local lake, or in
+    Glue for an S3 lake."""
     if settings.table_format == "iceberg":
-        if settings.is_s3:
-            raise SettingsError(
-                "LAKE_TABLE_FORMAT=iceberg is not available for an S3 LAKE_ROOT yet: use a "
-                "local LAKE_ROOT, or LAKE_TABLE_FORMAT=hive"
-            )
         return IcebergCatalogResource(
             lake_root=settings.lake_root,
             namespace=settings.glue_database,
+            athena_workgroup=settings.athena_workgroup,
+            athena_output_location=settings.athena_output_location or None,
+            kms_key_id=settings.s3_kms_key_id,
             snapshot_retention_days=settings.snapshot_retention_days,
             orphan_margin_hours=settings.orphan_margin_hours,
         )

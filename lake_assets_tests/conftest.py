@@ -12,6 +12,8 @@ os.environ.setdefault("LAKE_START_DATE", "2021-01-01")
 
 import datetime as dt
 import json
+import socket
+import urllib.request
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -223,3 +225,30 @@ def fresh_aws_clients() -> Iterator[None]:
 
     yield
     glue._client.cache_clear()
+
+
+HTTP_BUCKET = "lake-http"
+
+
+@pytest.fixture
+def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server over HTTP, reached through AWS_ENDPOINT_URL as a real endpoint would be
+    (Arrow's S3 client, which pyiceberg uses, is not intercepted by the in-process mock), with
+    the empty bucket HTTP_BUCKET."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    fake_aws_env(monkeypatch, AWS_ENDPOINT_URL=endpoint)
+    try:
+        boto3.client("s3").create_bucket(Bucket=HTTP_BUCKET)
+        yield endpoint
+    finally:
+        # moto's state lives in this process, not in the server: the next test starts clean
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+        server.stop()

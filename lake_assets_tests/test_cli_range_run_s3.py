@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -19,35 +17,14 @@ import pymysql
 import pytest
 
 from lake_assets.demo.seed import replace_days
-from lake_assets_tests.conftest import REPO, fake_aws_env
+from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
+from lake_assets_tests.conftest import REPO
 from lake_assets_tests.test_cli_range_run import (
     DAYS,
     dagster_env,
     expected_per_day,
     materialize_range,
 )
-
-BUCKET = "lake-http"
-
-
-@pytest.fixture
-def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    fake_aws_env(monkeypatch, AWS_ENDPOINT_URL=endpoint)
-    try:
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        yield endpoint
-    finally:
-        # moto's state lives in this process, not in the server: the next test starts clean
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
-        server.stop()
 
 
 @pytest.mark.mysql

@@ -103,19 +103,16 @@ def test_the_table_format_chooses_the_catalog_and_the_file_layout(tmp_path) -> N
     assert not hive["lake"].layout().iceberg
 
 
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        (
-            {"LAKE_TABLE_FORMAT": "delta"},
-            r"LAKE_TABLE_FORMAT='delta': set it to one of hive, iceberg",
-        ),
-        (
-            {"LAKE_TABLE_FORMAT": "iceberg", "LAKE_ROOT": "s3://bucket/lake"},
-            r"LAKE_TABLE_FORMAT=iceberg is not available for an S3 LAKE_ROOT yet",
-        ),
-    ],
-)
-def test_a_table_format_that_cannot_be_served_fails_at_load(env: dict, message: str) -> None:
-    with pytest.raises(SettingsError, match=message):
-        build_resources(LakeSettings.from_env(env))
+def test_an_unknown_table_format_fails_at_load() -> None:
+    with pytest.raises(SettingsError, match=r"LAKE_TABLE_FORMAT='delta': set it to one of hive"):
+        LakeSettings.from_env({"LAKE_TABLE_FORMAT": "delta"})
+
+
+def test_an_s3_iceberg_lake_keeps_its_tables_in_glue() -> None:
+    settings = LakeSettings.from_env(
+        {"LAKE_TABLE_FORMAT": "iceberg", "LAKE_ROOT": "s3://bucket/lake", "GLUE_DATABASE": "g"}
+    )
+    catalog = build_resources(settings)["catalog"]
+    assert isinstance(catalog, IcebergCatalogResource)
+    assert catalog.on_s3 and catalog.describe() == "iceberg:glue:g"
+    assert catalog.location("reports") == "s3://bucket/lake/iceberg/reports"

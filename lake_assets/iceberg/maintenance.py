@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lake_assets.resources.lake import LakeStore
@@ -51,7 +50,7 @@ def maintain(
     table.refresh()
     live = {_path(p) for p in table.inspect.all_data_files().column("file_path").to_pylist()}
     removed_data = _remove_unread_data(store, name, live, now - margin)
-    removed_metadata = _remove_unread_metadata(table, now - margin)
+    removed_metadata = _remove_unread_metadata(table, store, now - margin)
     return Maintenance(
         table=name,
         expired_snapshots=before - len(table.snapshots()),
@@ -78,24 +77,28 @@ def _remove_unread_data(
     return store.delete_keys(doomed) if doomed else 0
 
 
-def _remove_unread_metadata(table: Table, written_before: dt.datetime) -> int:
+def _remove_unread_metadata(table: Table, store: LakeStore, written_before: dt.datetime) -> int:
     """Manifest lists and manifests no live snapshot reads, and `metadata.json` files that are
     neither current nor in the metadata log (a commit that never swapped in: killed, or
     refused)."""
     io = table.io
-    read: set[str] = {_path(table.metadata_location)}
-    read.update(_path(entry.metadata_file) for entry in table.metadata.metadata_log)
+    read: set[str] = {table.metadata_location}
+    read.update(entry.metadata_file for entry in table.metadata.metadata_log)
     for snapshot in table.snapshots():
-        read.add(_path(snapshot.manifest_list))
-        read.update(_path(m.manifest_path) for m in snapshot.manifests(io))
-    folder = Path(_path(table.metadata.location)) / "metadata"
-    removed = 0
+        read.add(snapshot.manifest_list)
+        read.update(m.manifest_path for m in snapshot.manifests(io))
+    read = {_path(uri) for uri in read}
+    folder = _path(table.metadata.location).rstrip("/") + "/metadata/"
+    prefix = folder.removeprefix(_path(store.uri("")).rstrip("/") + "/")
     cutoff = written_before.timestamp()
-    for path in [*folder.glob("*.avro"), *folder.glob("*.metadata.json")]:
-        if str(path) not in read and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    doomed = [
+        key
+        for key, modified in store.list_modified(prefix).items()
+        if key.endswith((".avro", ".metadata.json"))
+        and _path(store.uri(key)) not in read
+        and modified < cutoff
+    ]
+    return store.delete_keys(doomed) if doomed else 0
 
 
 def _day_folder_and_attempt(key: str, table: str) -> tuple[str, str]:

@@ -12,6 +12,7 @@ the table's metadata location. Its snapshot summary names the run and each day's
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from pydantic import Field
 from lake_assets.errors import ExplainedFailure
 from lake_assets.iceberg import PARTITION_COLUMN
 from lake_assets.parquet import footer_rows
+from lake_assets.resources.athena import run_athena_query
 from lake_assets.resources.catalog import (
     LakeCatalog,
     PartitionSpec,
@@ -53,8 +55,15 @@ ATTEMPTS = "lake.attempts"  # {date: attempt} of the days a commit published
 class IcebergCatalogResource(LakeCatalog):
     """Iceberg tables in a SQL catalog on SQLite next to a local lake."""
 
-    lake_root: str = Field(description="LAKE_ROOT (a local folder)")
-    namespace: str = Field(default="datalake", description="GLUE_DATABASE: the namespace")
+    lake_root: str = Field(description="LAKE_ROOT: a local folder, or s3://bucket/prefix")
+    namespace: str = Field(
+        default="datalake", description="GLUE_DATABASE: the namespace (the Glue database on S3)"
+    )
+    athena_workgroup: str = Field(default="primary", description="ATHENA_WORKGROUP (S3)")
+    athena_output_location: str | None = Field(
+        default=None, description="ATHENA_OUTPUT_LOCATION (S3; default <LAKE_ROOT>/_athena/)"
+    )
+    kms_key_id: str = Field(default="", description="LAKE_S3_KMS_KEY_ID, for Athena's results")
     snapshot_retention_days: int = Field(
         default=7, description="LAKE_SNAPSHOT_RETENTION_DAYS: older snapshots are expired"
     )
@@ -66,23 +75,41 @@ class IcebergCatalogResource(LakeCatalog):
     def table_names(self) -> list[str]:
         return sorted(name for _, name in self.catalog().list_tables(self.namespace))
 
+    @property
+    def on_s3(self) -> bool:
+        return self.lake_root.startswith("s3://")
+
     def describe(self) -> str:
-        return f"iceberg:{self.namespace}"
+        return f"iceberg:{'glue' if self.on_s3 else 'sql'}:{self.namespace}"
 
     # -- the catalog ------------------------------------------------------------------------
 
     def catalog(self) -> Catalog:
-        from pyiceberg.catalog.sql import SqlCatalog
+        """Glue for an S3 lake, a SQL catalog on SQLite in a local one. AWS settings are the
+        standard ones (AWS_REGION, AWS_ENDPOINT_URL, credentials), for Glue (boto3) and for
+        the Parquet and metadata files (Arrow's S3 client) alike."""
+        if self.on_s3:
+            from pyiceberg.catalog.glue import GlueCatalog
 
-        root = Path(self.lake_root)
-        root.mkdir(parents=True, exist_ok=True)
-        catalog = SqlCatalog(
-            "lake",
-            uri=f"sqlite:///{root / 'iceberg_catalog.db'}",
-            warehouse=_uri(root / "iceberg"),
-        )
+            catalog: Catalog = GlueCatalog("lake", **aws_properties())
+        else:
+            from pyiceberg.catalog.sql import SqlCatalog
+
+            root = Path(self.lake_root)
+            root.mkdir(parents=True, exist_ok=True)
+            catalog = SqlCatalog(
+                "lake",
+                uri=f"sqlite:///{root / 'iceberg_catalog.db'}",
+                warehouse=_uri(root / "iceberg"),
+            )
         catalog.create_namespace_if_not_exists(self.namespace)
         return catalog
+
+    def location(self, name: str) -> str:
+        """Where a table's metadata lives: `<LAKE_ROOT>/iceberg/<table>`."""
+        if self.on_s3:
+            return f"{self.lake_root.rstrip('/')}/iceberg/{name}"
+        return _uri(Path(self.lake_root) / "iceberg" / name)
 
     def table(self, name: str) -> Table | None:
         from pyiceberg.exceptions import NoSuchTableError
@@ -95,13 +122,16 @@ class IcebergCatalogResource(LakeCatalog):
     def _create(self, name: str, first_file: str) -> Table:
         """The table, made from the schema of the first files published to it (their field
         ids included), partitioned by `date` when they carry it."""
+        from pyiceberg.io.pyarrow import PyArrowFileIO
+
         from lake_assets.iceberg.schema import partition_spec, table_schema
 
-        schema = table_schema(pq.read_schema(_path(first_file)))
+        with PyArrowFileIO(aws_properties()).new_input(first_file).open() as f:
+            schema = table_schema(pq.read_schema(f))
         return self.catalog().create_table_if_not_exists(
             (self.namespace, name),
             schema,
-            location=_uri(Path(self.lake_root) / "iceberg" / name),
+            location=self.location(name),
             partition_spec=partition_spec(schema),
             properties=TABLE_PROPERTIES,
         )
@@ -122,7 +152,7 @@ class IcebergCatalogResource(LakeCatalog):
         return {
             date: PartitionSpec(
                 date=date,
-                location=str(Path(paths[0]).parent) + "/",
+                location=paths[0].rsplit("/", 1)[0] + "/",
                 files=sorted(paths),
                 rows=rows[date],
             )
@@ -199,7 +229,20 @@ class IcebergCatalogResource(LakeCatalog):
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Read-only SQL over each table's current snapshot: DuckDB reads exactly the files
-        the snapshot lists (no delete files are ever written, so that is exact)."""
+        the snapshot lists (no delete files are ever written, so that is exact); on S3,
+        Athena, which reads Iceberg tables in Glue natively."""
+        if self.on_s3:
+            import boto3
+
+            output = self.athena_output_location or f"{self.lake_root.rstrip('/')}/_athena/"
+            return run_athena_query(
+                boto3.client("athena"),
+                sql,
+                database=self.namespace,
+                workgroup=self.athena_workgroup,
+                output_location=output,
+                kms_key_id=self.kms_key_id,
+            )
         conn = duckdb.connect()
         try:
             for name in self.table_names():
@@ -225,8 +268,25 @@ class IcebergCatalogResource(LakeCatalog):
 
     def published_rows(self, table: str, spec: PartitionSpec, store: LakeStore) -> int:
         """The rows of the day's files in the current snapshot, from their footers."""
-        root = store.uri("")
-        return footer_rows(store, [f.removeprefix(root) for f in spec.files])
+        root = store.uri("").rstrip("/") + "/"
+        return footer_rows(store, [_path(f).removeprefix(root) for f in spec.files])
+
+
+def aws_properties() -> dict[str, str]:
+    """pyiceberg's settings for Glue and S3, from the standard AWS environment variables
+    (pyiceberg's S3 client is Arrow's, which does not read AWS_ENDPOINT_URL by itself)."""
+    env = os.environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    s3 = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    glue = env.get("AWS_ENDPOINT_URL_GLUE") or env.get("AWS_ENDPOINT_URL")
+    props = {
+        "s3.region": region,
+        "glue.region": region,
+        "s3.endpoint": s3,
+        "glue.endpoint": glue,
+        "glue.profile-name": env.get("AWS_PROFILE"),
+    }
+    return {k: v for k, v in props.items() if v}
 
 
 def _uri(path: str | Path) -> str:

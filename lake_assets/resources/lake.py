@@ -82,6 +82,10 @@ class LakeStore(Protocol):
         """Every object under `prefix` with its size in bytes."""
         ...
 
+    def list_modified(self, prefix: str) -> dict[str, float]:
+        """Every object under `prefix` with when it was last written (epoch seconds)."""
+        ...
+
     def delete_keys(self, keys: Iterable[str]) -> int: ...
 
     def check_writable(self) -> None: ...
@@ -169,6 +173,17 @@ class LocalStore:
         root = Path(self.root)
         return {
             p.relative_to(root).as_posix(): p.stat().st_size for p in base.rglob("*") if p.is_file()
+        }
+
+    def list_modified(self, prefix: str) -> dict[str, float]:
+        base = self.path(prefix.rstrip("/"))
+        if not base.is_dir():
+            return {}
+        root = Path(self.root)
+        return {
+            p.relative_to(root).as_posix(): p.stat().st_mtime
+            for p in base.rglob("*")
+            if p.is_file()
         }
 
     def delete_keys(self, keys: Iterable[str]) -> int:

@@ -165,15 +165,21 @@ class S3Store:
                     self.client.delete_object(Bucket=self.bucket, Key=self.key(key))
 
     def list_sizes(self, prefix: str) -> dict[str, int]:
+        return {key: obj["Size"] for key, obj in self._list(prefix).items()}
+
+    def list_modified(self, prefix: str) -> dict[str, float]:
+        return {key: obj["LastModified"].timestamp() for key, obj in self._list(prefix).items()}
+
+    def _list(self, prefix: str) -> dict[str, dict[str, Any]]:
         base = self.key(prefix)
         strip = len(self.prefix) + 1 if self.prefix else 0
-        out: dict[str, int] = {}
+        out: dict[str, dict[str, Any]] = {}
         with self._errors("list", prefix, "s3:ListBucket"):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base
             ):
                 for obj in page.get("Contents", []):
-                    out[obj["Key"][strip:]] = obj["Size"]
+                    out[obj["Key"][strip:]] = obj
         return out
 
     def list_keys(self, prefix: str) -> list[str]:
