@@ -3,7 +3,8 @@
 A day has pointers to its attempts, and each only ever moves forward (to a later-started
 attempt): the raw manifest names the raw attempt; the data manifest names the data attempt
 and, linked, the quarantine attempt switched with it; the quarantine manifest mirrors that;
-the catalog names the published data attempt.
+the catalog names the published data attempt. An attempt the catalog still reads (an Iceberg
+table's retained snapshots) is kept, whatever its age, until the catalog stops reading it.
 
 An attempt is deleted only if, re-read now, no pointer of its zone names it and it is older
 than every one of them, since a pointer that only moves forward can then never come back to
@@ -24,12 +25,24 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from lake_assets.resources.lake import LakeStore
 from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
 
-# The attempts of a day the catalog still reads (empty if unpublished), read when called.
-PublishedLookup = Callable[[dt.date | None], list[str]]
+
+@dataclass(frozen=True)
+class Published:
+    """What the catalog shows of a day: the attempt it publishes now (a pointer that only
+    moves forward; None if unpublished) and every attempt it still reads (a table format with
+    time travel reads older ones too, until their snapshots expire)."""
+
+    current: str | None
+    read: frozenset[str] = frozenset()
+
+
+# The catalog's view of a day, read when called.
+PublishedLookup = Callable[[dt.date | None], Published]
 
 
 def day_pointers(
@@ -53,7 +66,7 @@ def day_pointers(
         if DATA in zones:
             pointers[DATA] = [data.attempt if data else None]
             if published is not None:
-                pointers[DATA].extend(published(day) or [None])
+                pointers[DATA].append(published(day).current)
         if QUARANTINE in zones:
             linked = data.linked_zone(QUARANTINE) if data else None
             pointers[QUARANTINE] = [attempt(QUARANTINE), linked.attempt if linked else None]
@@ -72,6 +85,7 @@ def remove_unreferenced(
     table); returns the number of files deleted. Without `published` (the catalog's pointer)
     the data zone only loses abandoned attempts that no manifest has reached."""
     pointers = day_pointers(store, day, zones, published, table)
+    still_read = published(day).read if published is not None else frozenset()
     removed = 0
     for zone in zones:
         named = pointers[zone]
@@ -82,7 +96,7 @@ def remove_unreferenced(
             if attempt is not None and not attempt.startswith((".", "_", "date=")):
                 by_attempt[attempt].append(key)
         for attempt, keys in by_attempt.items():
-            if attempt in named:
+            if attempt in named or (zone == DATA and attempt in still_read):
                 continue
             if zone == DATA and published is None:
                 unreached = all(p is None or p < attempt for p in named)

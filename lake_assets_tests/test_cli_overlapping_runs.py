@@ -19,8 +19,8 @@ import pytest
 
 from lake_assets.demo.seed import replace_days
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
+from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
 from lake_assets_tests.test_cli_range_run import ASSETS, dagster_env, expected_per_day
-from lake_assets_tests.test_cli_range_run_s3 import BUCKET, moto_endpoint  # noqa: F401
 
 DAYS = [dt.date(2026, 2, 1) + dt.timedelta(days=i) for i in range(4)]
 RANGES = [(DAYS[0], DAYS[2]), (DAYS[1], DAYS[3])]  # overlapping on DAYS[1] and DAYS[2]
@@ -91,7 +91,7 @@ def test_overlapping_cli_ranges_on_s3(
     source_db: str,
     source_conn: pymysql.Connection,
     tmp_path: Path,
-    moto_endpoint: str,  # noqa: F811
+    moto_endpoint: str,
 ) -> None:
     replace_days(source_conn, DAYS, devices=3)
     env = dagster_env(mysql_server, source_db, f"s3://{BUCKET}/lake", tmp_path / "home")

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from lake_assets.resources.lake import LocalStore
-from lake_assets.retention import remove_unreferenced
+from lake_assets.retention import Published, remove_unreferenced
 from lake_assets.zones import DATA, DayManifest, DayPath, FileEntry, switch_manifest
 
 DAY = dt.date(2026, 3, 4)
@@ -45,19 +45,20 @@ def test_without_the_catalog_only_unreached_abandoned_attempts_go(tmp_path: Path
     assert removed == 1
     assert attempts(store) == {"a0", "a1", "a2"}
     # With the catalog's pointer (reports_table), the superseded ones go.
-    assert remove_unreferenced(store, DAY, [DATA], lambda day: ["a2"]) == 2
+    assert remove_unreferenced(store, DAY, [DATA], lambda day: Published("a2")) == 2
     assert attempts(store) == {"a2"}
 
 
 def test_attempts_a_retained_snapshot_reads_are_kept(tmp_path: Path) -> None:
     """An Iceberg table still reads the attempts of its retained snapshots (time travel):
-    those stay; what is older than all of them goes; once the snapshot expires, so does its
-    attempt."""
+    those stay, whatever their age; a superseded attempt no snapshot reads goes, even one
+    younger than a retained one; once the snapshot expires, its attempt goes too."""
     store = LocalStore(str(tmp_path))
-    write_attempt(store, "a0")
-    switch(store, "a1")
-    switch(store, "a2")
-    assert remove_unreferenced(store, DAY, [DATA], lambda day: ["a1", "a2"]) == 1
-    assert attempts(store) == {"a1", "a2"}
-    assert remove_unreferenced(store, DAY, [DATA], lambda day: ["a2"]) == 1
-    assert attempts(store) == {"a2"}
+    switch(store, "a1")  # published once, still read by a retained snapshot
+    write_attempt(store, "a2")  # a run's attempt that lost to a3: never published
+    switch(store, "a3")  # published now
+    read = frozenset({"a1", "a3"})
+    assert remove_unreferenced(store, DAY, [DATA], lambda day: Published("a3", read)) == 1
+    assert attempts(store) == {"a1", "a3"}
+    assert remove_unreferenced(store, DAY, [DATA], lambda day: Published("a3", read - {"a1"})) == 1
+    assert attempts(store) == {"a3"}

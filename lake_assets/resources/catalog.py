@@ -17,6 +17,7 @@ from dagster import ConfigurableResource
 from lake_assets.parquet import footer_rows
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.lake import LakeStore
+from lake_assets.retention import Published
 from lake_assets.tables import REPORTS
 
 # The table's columns in Hive/Glue/Athena types (contract: lake-contract.md, "The table").
@@ -96,10 +97,15 @@ def published_attempt(spec: PartitionSpec | None) -> str | None:
     return spec.location.rstrip("/").rsplit("/", 1)[-1] if spec else None
 
 
-def published_lookup(catalog: LakeCatalog, table: str) -> Callable[[dt.date | None], list[str]]:
-    """The attempts of a day the catalog still reads (none: unpublished), read afresh at each
-    call (for retention)."""
-    return lambda day: catalog.retained_attempts(table, slot_value(day))
+def published_lookup(catalog: LakeCatalog, table: str) -> Callable[[dt.date | None], Published]:
+    """What the catalog shows of a day, read afresh at each call (for retention)."""
+
+    def lookup(day: dt.date | None) -> Published:
+        date = slot_value(day)
+        current = published_attempt(catalog.partition(table, date))
+        return Published(current, frozenset(catalog.retained_attempts(table, date)))
+
+    return lookup
 
 
 def slot_value(day: dt.date | None) -> str:

@@ -2,7 +2,8 @@
 
 Run A is paused before its k-th write to the lake (every put, compare-and-set, file, delete or
 lock) while run B, which saw the source later with more rows, runs from start to end; then A
-resumes. Every k is tried, on a local lake with DuckDB and on S3 with Glue (moto), so run B
+resumes. Every k is tried, on a local lake with DuckDB, on S3 with Glue (moto) and on a local
+Iceberg lake (the SQL catalog), so run B
 lands between every pair of A's steps and inside each of them. Whatever the order, the day
 must end as exactly one run's version, consistent in every zone and in the catalog, with no
 pointer naming a deleted file and no superseded file left behind.
@@ -26,6 +27,7 @@ from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.resources.catalog import LakeCatalog, published_attempt
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.glue import GlueCatalogResource
+from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.resources.lake import LakeResource, LakeStore, LocalStore
 from lake_assets.resources.s3 import S3Store
 from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
@@ -114,7 +116,9 @@ class GatedLake(LakeResource):
 def resources(setup: dict[str, Any], source: dict, gate: str = "") -> dict[str, object]:
     return {
         "mysql": FakeMySQL(canned=json.dumps(source)),
-        "lake": GatedLake(root=setup["root"], gate=gate),
+        "lake": GatedLake(
+            root=setup["root"], gate=gate, table_format=setup.get("table_format", "hive")
+        ),
         "catalog": setup["catalog"],
     }
 
@@ -134,14 +138,17 @@ def run(setup: dict[str, Any], source: dict, gate: str = "", assets: list = FULL
         ).success
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "iceberg"])
 def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    if request.param == "local":
+    if request.param in ("local", "iceberg"):
         root = str(tmp_path / "lake")
         yield {
             "root": root,
-            "catalog": DuckDBCatalogResource(path=f"{root}/catalog.duckdb"),
+            "catalog": IcebergCatalogResource(lake_root=root)
+            if request.param == "iceberg"
+            else DuckDBCatalogResource(path=f"{root}/catalog.duckdb"),
             "store": LocalStore(root),
+            "table_format": "iceberg" if request.param == "iceberg" else "hive",
         }
         return
     import boto3
@@ -168,7 +175,7 @@ def writes_of_one_run(setup: dict[str, Any]) -> int:
 def test_two_runs_of_a_day_interleaved_at_every_write(lake: dict[str, Any], b_assets) -> None:
     writes_of_one_run(lake)  # a published day for the runs to replace
     total = writes_of_one_run(lake)  # a run over a published day also deletes what it replaces
-    assert total >= 10
+    assert total >= 9  # (an Iceberg lake keeps what its snapshots read: one delete fewer)
     outcomes = []
     for k in range(1, total + 1):
 
@@ -232,12 +239,16 @@ def assert_one_consistent_version(setup: dict[str, Any], label: str) -> None:
     assert linked is not None and linked.attempt == mirror.attempt == data.attempt, label
     assert data.rows in READINGS and raw.rows == data.rows // 4 + 1, label
     assert published.rows == data.rows, label
-    # every pointer names files that exist, and nothing else is left below the day
+    # every pointer names files that exist, and nothing else is left below the day but what
+    # the catalog still reads (an Iceberg table's retained snapshots)
+    retained = set(catalog.retained_attempts(TABLE, "20260101"))
     for zone, attempt in ((RAW, raw.attempt), (DATA, data.attempt), (QUARANTINE, data.attempt)):
         path = DayPath(zone, DATE)
         keys = [k for k in store.list_keys(path.prefix) if k.endswith(".parquet")]
-        assert {attempt_of(k, path) for k in keys} == {attempt}, f"{label}: {zone} {keys}"
-    if isinstance(catalog, DuckDBCatalogResource):
+        found = {attempt_of(k, path) for k in keys}
+        allowed = {attempt} | (retained if zone == DATA else set())
+        assert attempt in found and found <= allowed, f"{label}: {zone} {keys}"
+    if isinstance(catalog, DuckDBCatalogResource | IcebergCatalogResource):
         _, [(count,)] = catalog.query("SELECT count(*) FROM reports WHERE date = '20260101'")
         assert count == data.rows, label
 
