@@ -7,4 +7,3 @@ pay for it (~0.3 s and ~15 MB a process).
 """
 
 PARTITION_COLUMN = "date"  # YYYYMMDD; identity partition of every daily table
-FIELD_ID = b"PARQUET:field_id"  # Arrow field metadata → the Parquet schema's field ids

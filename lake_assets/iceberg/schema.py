@@ -1,9 +1,14 @@
 """Iceberg schemas for the lake's tables, and the data-file layout that goes with them.
 
-A day's files are the ones the project streams anyway; for an Iceberg table they carry, in
-addition: Iceberg field ids in the Parquet schema (column i is field id i + 1), timestamps in
-microseconds (Iceberg's only precision), and the `date` partition column (YYYYMMDD, one value
-per file, with min/max statistics, from which `add_files` reads the file's partition).
+A day's files are the ones the project streams anyway; for an Iceberg table they differ in
+two ways: timestamps are in microseconds (Iceberg's only precision), and a daily table's files
+carry the `date` partition column (YYYYMMDD, one value per file, with min/max statistics, from
+which `add_files` reads the file's partition).
+
+The files carry no Iceberg field ids. The table's name mapping (`schema.name-mapping.default`,
+which `add_files` sets and every schema change keeps up to date) maps their columns by name, so
+a column the source gains later gets a new id in the table, and older files read it as null.
+(Ids written into the files would have to match ids the catalog assigns and renumbers.)
 
 Iceberg has no unsigned or 8/16-bit integers and its decimals stop at 38 digits:
 
@@ -40,7 +45,7 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-from lake_assets.iceberg import FIELD_ID, PARTITION_COLUMN
+from lake_assets.iceberg import PARTITION_COLUMN
 
 PARTITION_FIELD_ID = 1000  # Iceberg numbers partition fields from 1000
 
@@ -73,17 +78,12 @@ def iceberg_type(t: pa.DataType) -> IcebergType:
 
 
 def file_schema(schema: pa.Schema, partitioned: bool = True) -> pa.Schema:
-    """The Arrow schema of an Iceberg table's data files: field ids, µs timestamps, and the
-    `date` column last when the table is partitioned by day."""
-    fields = list(schema)
+    """The Arrow schema of an Iceberg table's data files: µs timestamps, and the `date` column
+    last when the table is partitioned by day."""
+    fields = [_storable(f) for f in schema]
     if partitioned:
         fields.append(pa.field(PARTITION_COLUMN, pa.dictionary(pa.int8(), pa.string()), False))
-    return pa.schema(
-        [
-            _storable(f).with_metadata({FIELD_ID: str(i).encode()})
-            for i, f in enumerate(fields, start=1)
-        ]
-    )
+    return pa.schema(fields)
 
 
 def _storable(f: pa.Field) -> pa.Field:
@@ -96,13 +96,12 @@ def _storable(f: pa.Field) -> pa.Field:
 
 
 def table_schema(files: pa.Schema) -> Schema:
-    """The Iceberg schema of a table whose data files have the Arrow schema `files`."""
+    """The Iceberg schema of a table whose data files have the Arrow schema `files` (its
+    field ids are the catalog's to assign)."""
     return Schema(
         *(
-            NestedField(
-                int(f.metadata[FIELD_ID]), f.name, iceberg_type(f.type), required=not f.nullable
-            )
-            for f in files
+            NestedField(i, f.name, iceberg_type(f.type), required=not f.nullable)
+            for i, f in enumerate(files, start=1)
         )
     )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
@@ -120,14 +121,11 @@ class IcebergCatalogResource(LakeCatalog):
             return None
 
     def _create(self, name: str, first_file: str) -> Table:
-        """The table, made from the schema of the first files published to it (their field
-        ids included), partitioned by `date` when they carry it."""
-        from pyiceberg.io.pyarrow import PyArrowFileIO
-
+        """The table, made from the schema of the first files published to it, partitioned
+        by `date` when they carry it."""
         from lake_assets.iceberg.schema import partition_spec, table_schema
 
-        with PyArrowFileIO(aws_properties()).new_input(first_file).open() as f:
-            schema = table_schema(pq.read_schema(f))
+        schema = table_schema(self._file_schema(first_file))
         return self.catalog().create_table_if_not_exists(
             (self.namespace, name),
             schema,
@@ -135,6 +133,13 @@ class IcebergCatalogResource(LakeCatalog):
             partition_spec=partition_spec(schema),
             properties=TABLE_PROPERTIES,
         )
+
+    def _file_schema(self, uri: str) -> pa.Schema:
+        """A data file's Arrow schema, from its footer (local or S3)."""
+        from pyiceberg.io.pyarrow import PyArrowFileIO
+
+        with PyArrowFileIO(aws_properties()).new_input(uri).open() as f:
+            return pq.read_schema(f)
 
     # -- LakeCatalog --------------------------------------------------------------------------
 
@@ -170,6 +175,8 @@ class IcebergCatalogResource(LakeCatalog):
         if not files:
             return
         iceberg = self.table(shape.name) or self._create(shape.name, files[0])
+        incoming = self._file_schema(files[-1])
+        added = [n for n in incoming.names if n not in iceberg.schema().column_names]
         dates = [spec.date for spec in partitions]
         summary = {
             RUN_ID: run_id,
@@ -180,6 +187,9 @@ class IcebergCatalogResource(LakeCatalog):
                 # "Delete operation did not match any records": a day published the first time
                 warnings.simplefilter("ignore", UserWarning)
                 with iceberg.transaction() as tx:
+                    if added:  # the source gained columns: they flow into the table
+                        with tx.update_schema() as update:
+                            update.union_by_name(incoming)
                     if PARTITION_COLUMN in iceberg.schema().column_names:
                         tx.delete(In(PARTITION_COLUMN, dates))
                     else:
@@ -252,9 +262,11 @@ class IcebergCatalogResource(LakeCatalog):
                 view = sql_identifier(name)
                 if paths:
                     listed = ", ".join(sql_string(p) for p in paths)
+                    # the table's columns, by name: an older file lacks a column added since
+                    columns = ", ".join(sql_identifier(c) for c in iceberg.schema().column_names)
                     conn.execute(
-                        f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{listed}], "
-                        "hive_partitioning = false)"
+                        f"CREATE VIEW {view} AS SELECT {columns} FROM read_parquet([{listed}], "
+                        "hive_partitioning = false, union_by_name = true)"
                     )
                 else:
                     empty = sql_identifier(f"_{name}_empty")
