@@ -40,7 +40,7 @@ from lake_assets.resources.lake import LakeStore
 
 if TYPE_CHECKING:  # pyiceberg is imported where a table is touched (lake_assets/iceberg)
     from pyiceberg.catalog import Catalog
-    from pyiceberg.table import Table
+    from pyiceberg.table import Table, Transaction
 
 # Table properties: format v2; old metadata.json files are deleted as commits go by.
 TABLE_PROPERTIES = {
@@ -150,10 +150,12 @@ class IcebergCatalogResource(LakeCatalog):
         partitioned = PARTITION_COLUMN in iceberg.schema().column_names
         files: dict[str, list[str]] = defaultdict(list)
         rows: dict[str, int] = defaultdict(int)
-        for task in iceberg.scan().plan_files():
-            date = task.file.partition[0] if partitioned else ""
-            files[date].append(_path(task.file.file_path))
-            rows[date] += task.file.record_count
+        # the current snapshot's data files, empty ones included (a scan plan skips those)
+        current = iceberg.inspect.files().select(["file_path", "partition", "record_count"])
+        for path, partition, count in zip(*(c.to_pylist() for c in current.columns), strict=True):
+            date = partition[PARTITION_COLUMN] if partitioned else ""
+            files[date].append(_path(path))
+            rows[date] += count
         return {
             date: PartitionSpec(
                 date=date,
@@ -190,11 +192,9 @@ class IcebergCatalogResource(LakeCatalog):
                     if added:  # the source gained columns: they flow into the table
                         with tx.update_schema() as update:
                             update.union_by_name(incoming)
-                    if PARTITION_COLUMN in iceberg.schema().column_names:
-                        tx.delete(In(PARTITION_COLUMN, dates))
-                    else:
-                        tx.delete(AlwaysTrue())
-                    tx.add_files(files, snapshot_properties=summary)
+                    partitioned = PARTITION_COLUMN in iceberg.schema().column_names
+                    tx.delete(In(PARTITION_COLUMN, dates) if partitioned else AlwaysTrue())
+                    add_files(tx, partitions, partitioned, summary)
         except (CommitFailedException, ValidationException) as e:
             raise ExplainedFailure(
                 f"{shape.name}: another writer committed to the Iceberg table at the same "
@@ -282,6 +282,51 @@ class IcebergCatalogResource(LakeCatalog):
         """The rows of the day's files in the current snapshot, from their footers."""
         root = store.uri("").rstrip("/") + "/"
         return footer_rows(store, [_path(f).removeprefix(root) for f in spec.files])
+
+
+def add_files(
+    tx: Transaction, partitions: Sequence[PartitionSpec], partitioned: bool, summary: dict
+) -> None:
+    """pyiceberg's `add_files`, which reads each file's partition from its `date` column's
+    min/max, except that an empty day's file (a day the source had no rows for: no min/max)
+    is added with its partition given, so that the day is published empty, as in Hive."""
+    from pyiceberg.io.pyarrow import parquet_file_to_data_file
+    from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+    from pyiceberg.table import TableProperties
+    from pyiceberg.typedef import Record
+
+    metadata, io = tx.table_metadata, tx._table.io
+    if metadata.name_mapping() is None:  # what add_files does: the files carry no field ids
+        mapping = metadata.schema().name_mapping.model_dump_json()
+        tx.set_properties(**{TableProperties.DEFAULT_NAME_MAPPING: mapping})
+        metadata = tx.table_metadata
+    with tx.update_snapshot(snapshot_properties=summary).fast_append() as append:
+        for spec in partitions:
+            for uri in (_uri(f) for f in spec.files):
+                if spec.rows:
+                    append.append_data_file(parquet_file_to_data_file(io, metadata, uri))
+                    continue
+                append.append_data_file(
+                    DataFile.from_args(
+                        content=DataFileContent.DATA,
+                        file_path=uri,
+                        file_format=FileFormat.PARQUET,
+                        partition=Record(spec.date) if partitioned else Record(),
+                        file_size_in_bytes=len(io.new_input(uri)),
+                        sort_order_id=None,
+                        spec_id=metadata.default_spec_id,
+                        equality_ids=None,
+                        key_metadata=None,
+                        record_count=0,
+                        column_sizes={},
+                        value_counts={},
+                        null_value_counts={},
+                        nan_value_counts={},
+                        lower_bounds={},
+                        upper_bounds={},
+                        split_offsets=None,
+                    )
+                )
 
 
 def aws_properties() -> dict[str, str]:

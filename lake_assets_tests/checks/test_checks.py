@@ -13,12 +13,13 @@ from lake_assets.checks import reconcile
 from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.resources.lake import LocalStore
 from lake_assets.zones import DATA, RAW, DayPath, FileEntry, read_manifest
-from lake_assets_tests.assets.test_pipeline import (
+from lake_assets_tests.assets.test_pipeline import (  # table_format: each test on both formats
     ASSETS,
     DAYS,
     canned,
     resources,
     table_counts,
+    table_format,  # noqa: F401
 )
 from lake_assets_tests.conftest import materialize_days
 

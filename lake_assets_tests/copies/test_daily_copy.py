@@ -14,10 +14,16 @@ from dagster import AssetKey, DagsterInstance
 
 from lake_assets.copies.assets import build_copy
 from lake_assets.copies.spec import CopyMode, TableSpec
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
+from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.lake import LakeResource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
+from lake_assets_tests.assets.test_pipeline import (  # each test on both table formats
+    FORMAT,
+    catalog_of,
+    iceberg,
+    table_format,  # noqa: F401
+)
 from lake_assets_tests.conftest import materialize_days
 
 pytestmark = pytest.mark.mysql
@@ -57,13 +63,14 @@ def run(
     instance: DagsterInstance | None = None,
 ):
     asset, check = build_copy(spec, LakeSettings.from_env({"LAKE_TIMEZONE": BERLIN}))
-    catalog = DuckDBCatalogResource(path=str(Path(root) / "catalog.duckdb"))
-    resources = {"mysql": mysql, "lake": LakeResource(root=root), "catalog": catalog}
+    catalog = catalog_of(root)
+    lake = LakeResource(root=root, table_format=FORMAT["table"])
+    resources = {"mysql": mysql, "lake": lake, "catalog": catalog}
     kwargs = {"instance": instance} if instance else {}
     return materialize_days([asset, check], resources, first, last, **kwargs), catalog
 
 
-def per_day(catalog: DuckDBCatalogResource, table: str = "events") -> dict[str, list[int]]:
+def per_day(catalog: LakeCatalog, table: str = "events") -> dict[str, list[int]]:
     _, rows = catalog.query(f"SELECT date, list(id ORDER BY id) FROM {table} GROUP BY date")
     return dict(rows)
 
@@ -138,7 +145,8 @@ def test_a_rerun_replaces_the_day_and_removes_the_old_attempt(
     _, rows = catalog.query("SELECT id, note FROM events")
     assert rows == [(1, "changed")]
     attempts = [p for p in Path(lake_root, "data/events/date=20260328").iterdir() if p.is_dir()]
-    assert len(attempts) == 1
+    # an Iceberg table still reads the replaced version (time travel) until maintenance
+    assert len(attempts) == (2 if iceberg() else 1)
 
 
 @pytest.mark.parametrize(
