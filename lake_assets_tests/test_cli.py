@@ -200,3 +200,42 @@ def test_demo_pin_start_writes_the_first_day_once_and_never_overrides_yours(
     other = tmp_path / "other.env"
     code, out = invoke("demo", "pin-start", "--env-file", str(other))
     assert "LAKE_START_DATE=2020-05-05 is yours" in out and not other.exists()
+
+
+def test_the_demo_report_is_the_same_on_both_table_formats(
+    cli_env: str, mysql_resource, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`make demo`'s answer, number for number, from a Hive lake and from an Iceberg lake fed
+    by the same source: the reports pipeline and the demo's copies, then `demo report`."""
+    from lake_assets.copies.assets import build_copy
+    from lake_assets.copies.config import load_copies
+    from lake_assets.definitions import build_catalog
+    from lake_assets.resources.lake import LakeResource
+    from lake_assets.settings import LakeSettings
+    from lake_assets_tests.assets.test_pipeline import ASSETS
+    from lake_assets_tests.conftest import materialize_days
+
+    code, out = invoke("demo", "seed", "--days", "2", "--end", "2026-01-02", "--devices", "6")
+    assert code == 0, out
+    copies = load_copies(Path(__file__).parents[1] / "lake_assets/demo/copies.yaml")
+    reports = {}
+    for table_format in ("hive", "iceberg"):
+        root = str(tmp_path / table_format)
+        env = {"LAKE_ROOT": root, "LAKE_TABLE_FORMAT": table_format}
+        settings = LakeSettings.from_env(env)
+        built = [build_copy(spec, settings) for spec in copies]
+        resources = {
+            "mysql": mysql_resource,
+            "lake": LakeResource(root=root, table_format=table_format),
+            "catalog": build_catalog(settings),
+        }
+        daily = [a for (a, _), s in zip(built, copies, strict=True) if s.daily]
+        full = [a for (a, _), s in zip(built, copies, strict=True) if not s.daily]
+        assert materialize_days([*ASSETS, *daily], resources, "2026-01-01", "2026-01-02").success
+        assert materialize_days(full, resources, None).success  # type: ignore[arg-type]
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        code, reports[table_format] = invoke("demo", "report")
+        assert code == 0, reports[table_format]
+    assert "20260102" in reports["hive"] and "site" in reports["hive"]
+    assert reports["iceberg"] == reports["hive"]

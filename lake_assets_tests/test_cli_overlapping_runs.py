@@ -86,6 +86,38 @@ def test_overlapping_cli_ranges_on_a_local_lake(
 
 @pytest.mark.mysql
 @pytest.mark.slow
+def test_overlapping_cli_ranges_into_iceberg(
+    mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
+) -> None:
+    """The same two processes on a local Iceberg lake: their commits on the shared days are
+    serialized by the lake's lock and ordered by attempt; each day ends as one version, the
+    table's, which matches the source."""
+    from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
+    from lake_assets.resources.lake import LocalStore
+    from lake_assets.zones import DATA, DayPath, read_manifest
+
+    replace_days(source_conn, DAYS, devices=3)
+    lake_root = str(tmp_path / "lake")
+    env = dagster_env(mysql_server, source_db, lake_root, tmp_path / "home")
+    env["LAKE_TABLE_FORMAT"] = "iceberg"
+    run_both(env)
+    expected = expected_per_day(source_conn)
+    catalog = IcebergCatalogResource(lake_root=lake_root)
+    _, rows = catalog.query("SELECT date, count(*) FROM reports GROUP BY 1 ORDER BY 1")
+    assert dict(rows) == {d: readings for d, (_, readings, _) in expected.items()}
+    store = LocalStore(lake_root)
+    published = catalog.partitions("reports")
+    for day in DAYS:
+        data = read_manifest(store, DayPath(DATA, day))
+        date = day.strftime("%Y%m%d")
+        assert data is not None and published[date].files[0].split("/")[-2] == data.attempt
+    for zone in ("raw", "quarantine"):
+        attempts = parquet_keys_by_day(store.list_keys, zone)
+        assert all(len(a) == 1 for a in attempts.values()), f"{zone}: one version a day"
+
+
+@pytest.mark.mysql
+@pytest.mark.slow
 def test_overlapping_cli_ranges_on_s3(
     mysql_server: dict,
     source_db: str,
