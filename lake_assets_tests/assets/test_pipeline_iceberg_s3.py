@@ -87,3 +87,30 @@ def live_files(catalog: IcebergCatalogResource) -> set[str]:
     table = catalog.table("reports")
     assert table is not None
     return set(table.inspect.all_data_files().column("file_path").to_pylist())
+
+
+@pytest.mark.slow
+def test_a_failed_glue_commit_leaves_the_published_day(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Glue refuses the commit's UpdateTable (throttled): the run fails, the table still
+    shows the previous version of the day, and the next run publishes the new one."""
+    from botocore.exceptions import ClientError
+    from pyiceberg.catalog.glue import GlueCatalog
+
+    assert materialize_days(ASSETS, resources(canned(DAYS[:1], reports=3)), DAYS[0]).success
+    catalog = IcebergCatalogResource(lake_root=ROOT)
+    before = catalog.partitions("reports")
+
+    def throttled(*_: object, **__: object) -> None:
+        error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        raise ClientError(error, "UpdateTable")  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(GlueCatalog, "_update_glue_table", throttled)
+        failed = materialize_days(ASSETS, resources(canned(DAYS[:1], reports=7)), DAYS[0])
+    assert not failed.success
+    assert catalog.partitions("reports") == before
+    assert readings_per_day(catalog) == {"20260101": 12}
+    assert materialize_days(ASSETS, resources(canned(DAYS[:1], reports=7)), DAYS[0]).success
+    assert readings_per_day(catalog) == {"20260101": 28}
