@@ -49,10 +49,11 @@ def day_pointers(
     store: LakeStore,
     day: dt.date | None,
     zones: Collection[str],
-    published: PublishedLookup | None,
+    shown: Published | None,
     table: str = TABLE,
 ) -> dict[str, list[str | None]]:
-    """Every pointer of the day in `zones`, read now (None where one does not exist yet)."""
+    """Every pointer of the day in `zones`, read now (None where one does not exist yet);
+    `shown` is the catalog's view of the day, read by the caller."""
 
     def attempt(zone: str) -> str | None:
         manifest = read_manifest(store, DayPath(zone, day, table))
@@ -65,8 +66,8 @@ def day_pointers(
         data = read_manifest(store, DayPath(DATA, day, table))
         if DATA in zones:
             pointers[DATA] = [data.attempt if data else None]
-            if published is not None:
-                pointers[DATA].append(published(day).current)
+            if shown is not None:
+                pointers[DATA].append(shown.current)
         if QUARANTINE in zones:
             linked = data.linked_zone(QUARANTINE) if data else None
             pointers[QUARANTINE] = [attempt(QUARANTINE), linked.attempt if linked else None]
@@ -84,8 +85,10 @@ def remove_unreferenced(
     """Apply the rule to the day's attempts in `zones` of `table` (day None: an unpartitioned
     table); returns the number of files deleted. Without `published` (the catalog's pointer)
     the data zone only loses abandoned attempts that no manifest has reached."""
-    pointers = day_pointers(store, day, zones, published, table)
-    still_read = published(day).read if published is not None else frozenset()
+    # the catalog is read once: its pointer, and what it still reads, from the same moment
+    shown = published(day) if published is not None and DATA in zones else None
+    pointers = day_pointers(store, day, zones, shown, table)
+    still_read = shown.read if shown is not None else frozenset()
     removed = 0
     for zone in zones:
         named = pointers[zone]

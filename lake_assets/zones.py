@@ -23,10 +23,22 @@ TABLE = REPORTS.name
 MANIFEST = "_manifest.json"
 
 
+ATTEMPT_TIME = "%Y%m%dT%H%M%S%fZ"
+
+
 def new_attempt_id(run_id: str) -> str:
     """Sortable by start time and unique per run: `20260102T030405123456Z-1a2b3c4d` (no '=', so
     never a Hive key). Order decides which of two runs of the same day wins: the later."""
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}-{run_id[:8]}"
+    return f"{dt.datetime.now(dt.UTC):{ATTEMPT_TIME}}-{run_id[:8]}"
+
+
+def attempt_started(attempt: str) -> dt.datetime | None:
+    """When an attempt started, from its id; None for a name that is not an attempt id."""
+    try:
+        started = dt.datetime.strptime(attempt.split("-", 1)[0], ATTEMPT_TIME)
+    except ValueError:
+        return None
+    return started.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lake_assets.resources.lake import LakeStore
-from lake_assets.zones import DATA, DayPath, read_manifest
+from lake_assets.zones import DATA, DayPath, attempt_started, read_manifest
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table
@@ -115,14 +115,8 @@ def _manifest_attempt(store: LakeStore, table: str, folder: str) -> str | None:
 
 
 def _started(attempt: str) -> dt.datetime:
-    """When an attempt started, from its id (`20260102T030405123456Z-…`); unknown names count
-    as new, so they are never deleted."""
-    try:
-        return dt.datetime.strptime(attempt.split("-", 1)[0], "%Y%m%dT%H%M%S%fZ").replace(
-            tzinfo=dt.UTC
-        )
-    except ValueError:
-        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    """When an attempt started; unknown names count as new, so they are never deleted."""
+    return attempt_started(attempt) or dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def _path(uri: str) -> str:

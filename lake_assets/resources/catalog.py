@@ -100,12 +100,7 @@ def published_attempt(spec: PartitionSpec | None) -> str | None:
 def published_lookup(catalog: LakeCatalog, table: str) -> Callable[[dt.date | None], Published]:
     """What the catalog shows of a day, read afresh at each call (for retention)."""
 
-    def lookup(day: dt.date | None) -> Published:
-        date = slot_value(day)
-        current = published_attempt(catalog.partition(table, date))
-        return Published(current, frozenset(catalog.retained_attempts(table, date)))
-
-    return lookup
+    return lambda day: catalog.published(table, slot_value(day))
 
 
 def slot_value(day: dt.date | None) -> str:
@@ -134,11 +129,15 @@ class LakeCatalog(ConfigurableResource):
         one spec, date "", the whole table)."""
         raise NotImplementedError
 
-    def retained_attempts(self, table: str, date: str) -> list[str]:
-        """The day's attempts the catalog still reads: the published one (a table format with
-        time travel adds those its retained snapshots read); empty if unpublished."""
+    def published(self, table: str, date: str) -> Published:
+        """The day as the catalog shows it: the published attempt, which is all it reads (a
+        table format with time travel also reads what its retained snapshots do)."""
         attempt = published_attempt(self.partition(table, date))
-        return [attempt] if attempt else []
+        return Published(attempt, frozenset([attempt] if attempt else []))
+
+    def retained_attempts(self, table: str, date: str) -> list[str]:
+        """The day's attempts the catalog still reads; empty if unpublished."""
+        return sorted(self.published(table, date).read)
 
     def published_by(self, table: str, date: str) -> dict[str, str]:
         """Who published the day's current version, where the catalog records it (an Iceberg

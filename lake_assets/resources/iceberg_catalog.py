@@ -15,14 +15,14 @@ import json
 import os
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from lake_assets.errors import ExplainedFailure
 from lake_assets.iceberg import PARTITION_COLUMN
@@ -37,6 +37,7 @@ from lake_assets.resources.catalog import (
 )
 from lake_assets.resources.duckdb_catalog import sql_identifier, sql_string
 from lake_assets.resources.lake import LakeStore
+from lake_assets.retention import Published
 
 if TYPE_CHECKING:  # pyiceberg is imported where a table is touched (lake_assets/iceberg)
     from pyiceberg.catalog import Catalog
@@ -72,6 +73,7 @@ class IcebergCatalogResource(LakeCatalog):
         default=24,
         description="LAKE_ORPHAN_MARGIN_HOURS: unread files go once their attempt is this old",
     )
+    _catalog: Catalog | None = PrivateAttr(default=None)
 
     def table_names(self) -> list[str]:
         return sorted(name for _, name in self.catalog().list_tables(self.namespace))
@@ -86,9 +88,12 @@ class IcebergCatalogResource(LakeCatalog):
     # -- the catalog ------------------------------------------------------------------------
 
     def catalog(self) -> Catalog:
-        """Glue for an S3 lake, a SQL catalog on SQLite in a local one. AWS settings are the
-        standard ones (AWS_REGION, AWS_ENDPOINT_URL, credentials), for Glue (boto3) and for
-        the Parquet and metadata files (Arrow's S3 client) alike."""
+        """Glue for an S3 lake, a SQL catalog on SQLite in a local one, made once per resource
+        (the namespace is made on first use). AWS settings are the standard ones (AWS_REGION,
+        AWS_ENDPOINT_URL, credentials), for Glue (boto3) and for the Parquet and metadata files
+        (Arrow's S3 client) alike."""
+        if self._catalog is not None:
+            return self._catalog
         if self.on_s3:
             from pyiceberg.catalog.glue import GlueCatalog
 
@@ -104,6 +109,7 @@ class IcebergCatalogResource(LakeCatalog):
                 warehouse=_uri(root / "iceberg"),
             )
         catalog.create_namespace_if_not_exists(self.namespace)
+        self._catalog = catalog
         return catalog
 
     def location(self, name: str) -> str:
@@ -120,12 +126,12 @@ class IcebergCatalogResource(LakeCatalog):
         except NoSuchTableError:
             return None
 
-    def _create(self, name: str, first_file: str) -> Table:
+    def _create(self, name: str, files: pa.Schema) -> Table:
         """The table, made from the schema of the first files published to it, partitioned
         by `date` when they carry it."""
         from lake_assets.iceberg.schema import partition_spec, table_schema
 
-        schema = table_schema(self._file_schema(first_file))
+        schema = table_schema(files)
         return self.catalog().create_table_if_not_exists(
             (self.namespace, name),
             schema,
@@ -147,14 +153,11 @@ class IcebergCatalogResource(LakeCatalog):
         iceberg = self.table(table)
         if iceberg is None or iceberg.current_snapshot() is None:
             return {}
-        partitioned = PARTITION_COLUMN in iceberg.schema().column_names
         files: dict[str, list[str]] = defaultdict(list)
         rows: dict[str, int] = defaultdict(int)
         # the current snapshot's data files, empty ones included (a scan plan skips those)
-        current = iceberg.inspect.files().select(["file_path", "partition", "record_count"])
-        for path, partition, count in zip(*(c.to_pylist() for c in current.columns), strict=True):
-            date = partition[PARTITION_COLUMN] if partitioned else ""
-            files[date].append(_path(path))
+        for date, path, count in _files_by_day(iceberg, iceberg.inspect.files()):
+            files[date].append(path)
             rows[date] += count
         return {
             date: PartitionSpec(
@@ -176,8 +179,8 @@ class IcebergCatalogResource(LakeCatalog):
         files = [_uri(f) for spec in partitions for f in spec.files]
         if not files:
             return
-        iceberg = self.table(shape.name) or self._create(shape.name, files[0])
         incoming = self._file_schema(files[-1])
+        iceberg = self.table(shape.name) or self._create(shape.name, incoming)
         added = [n for n in incoming.names if n not in iceberg.schema().column_names]
         dates = [spec.date for spec in partitions]
         summary = {
@@ -208,17 +211,14 @@ class IcebergCatalogResource(LakeCatalog):
         iceberg = self.table(table)
         if iceberg is None or iceberg.current_snapshot() is None:
             return []
-        files = iceberg.inspect.all_data_files()
-        partitioned = PARTITION_COLUMN in iceberg.schema().column_names
-        attempts = set()
-        for path, partition in zip(
-            files.column("file_path").to_pylist(),
-            files.column("partition").to_pylist(),
-            strict=True,
-        ):
-            if not partitioned or partition.get(PARTITION_COLUMN) == date:
-                attempts.add(Path(_path(path)).parent.name)
-        return sorted(attempts)
+        every = _files_by_day(iceberg, iceberg.inspect.all_data_files())
+        return sorted({path.rsplit("/", 2)[-2] for day, path, _ in every if day == date})
+
+    def published(self, table: str, date: str) -> Published:
+        return Published(
+            published_attempt(self.partition(table, date)),
+            frozenset(self.retained_attempts(table, date)),
+        )
 
     def published_by(self, table: str, date: str) -> dict[str, str]:
         """The latest commit in the current snapshot's ancestry that published the day."""
@@ -282,6 +282,15 @@ class IcebergCatalogResource(LakeCatalog):
         """The rows of the day's files in the current snapshot, from their footers."""
         root = store.uri("").rstrip("/") + "/"
         return footer_rows(store, [_path(f).removeprefix(root) for f in spec.files])
+
+
+def _files_by_day(iceberg: Table, files: pa.Table) -> Iterator[tuple[str, str, int]]:
+    """(day, path, rows) of each data file an `inspect` table lists; day "" for an
+    unpartitioned table."""
+    partitioned = PARTITION_COLUMN in iceberg.schema().column_names
+    columns = (files.column(c).to_pylist() for c in ("partition", "file_path", "record_count"))
+    for partition, path, rows in zip(*columns, strict=True):
+        yield (partition[PARTITION_COLUMN] if partitioned else ""), _path(path), rows
 
 
 def add_files(
