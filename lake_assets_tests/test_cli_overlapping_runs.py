@@ -18,7 +18,11 @@ import pymysql
 import pytest
 
 from lake_assets.demo.seed import replace_days
+from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
+from lake_assets.resources.lake import LakeStore
+from lake_assets.zones import DATA, DayPath, read_manifest
+from lake_assets_tests.assets.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
 from lake_assets_tests.test_cli_range_run import ASSETS, dagster_env, expected_per_day
 
@@ -50,6 +54,15 @@ def run_both(env: dict[str, str]) -> None:
     outputs = [p.communicate(timeout=600)[0] for p in procs]
     for proc, out in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, out[-4000:]
+
+
+def assert_each_day_published_as_decoded(catalog: LakeCatalog, store: LakeStore) -> None:
+    """Every day's published files are its current decoded attempt's."""
+    published = catalog.partitions("reports")
+    for day in DAYS:
+        data = read_manifest(store, DayPath(DATA, day))
+        date = day.strftime("%Y%m%d")
+        assert data is not None and published[date].files[0].split("/")[-2] == data.attempt
 
 
 def parquet_keys_by_day(list_keys, zone: str) -> dict[str, set[str]]:
@@ -94,7 +107,6 @@ def test_overlapping_cli_ranges_into_iceberg(
     table's, which matches the source."""
     from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
     from lake_assets.resources.lake import LocalStore
-    from lake_assets.zones import DATA, DayPath, read_manifest
 
     replace_days(source_conn, DAYS, devices=3)
     lake_root = str(tmp_path / "lake")
@@ -106,11 +118,7 @@ def test_overlapping_cli_ranges_into_iceberg(
     _, rows = catalog.query("SELECT date, count(*) FROM reports GROUP BY 1 ORDER BY 1")
     assert dict(rows) == {d: readings for d, (_, readings, _) in expected.items()}
     store = LocalStore(lake_root)
-    published = catalog.partitions("reports")
-    for day in DAYS:
-        data = read_manifest(store, DayPath(DATA, day))
-        date = day.strftime("%Y%m%d")
-        assert data is not None and published[date].files[0].split("/")[-2] == data.attempt
+    assert_each_day_published_as_decoded(catalog, store)
     for zone in ("raw", "quarantine"):
         attempts = parquet_keys_by_day(store.list_keys, zone)
         assert all(len(a) == 1 for a in attempts.values()), f"{zone}: one version a day"
@@ -169,7 +177,6 @@ def test_overlapping_cli_ranges_into_iceberg_on_s3(
     as the current decoded version, matching the source."""
     from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
     from lake_assets.resources.lake import LakeResource
-    from lake_assets.zones import DATA, DayPath, read_manifest
 
     replace_days(source_conn, DAYS, devices=3)
     root = f"s3://{BUCKET}/lake"
@@ -178,13 +185,5 @@ def test_overlapping_cli_ranges_into_iceberg_on_s3(
     run_both(env)
     expected = expected_per_day(source_conn)
     catalog = IcebergCatalogResource(lake_root=root)
-    table = catalog.table("reports")
-    assert table is not None
-    dates = table.scan(selected_fields=("date",)).to_arrow()["date"].to_pylist()
-    assert {d: dates.count(d) for d in set(dates)} == {d: n for d, (_, n, _) in expected.items()}
-    store = LakeResource(root=root).store()
-    published = catalog.partitions("reports")
-    for day in DAYS:
-        data = read_manifest(store, DayPath(DATA, day))
-        date = day.strftime("%Y%m%d")
-        assert data is not None and published[date].files[0].split("/")[-2] == data.attempt
+    assert readings_per_day(catalog) == {d: n for d, (_, n, _) in expected.items()}
+    assert_each_day_published_as_decoded(catalog, LakeResource(root=root).store())
