@@ -1,8 +1,8 @@
 """The data files a table's days are written as, by the lake's table format.
 
-Hive (the default): the stored schema as it is; the day is in the path only. Iceberg: field
-ids, µs timestamps and the `date` column in every file (iceberg/schema.py), so that the files
-can be added to an Iceberg table as they are.
+Hive (the default): the stored schema as it is; the day is in the path only. Iceberg: µs
+timestamps, and a daily table's `date` column in every file (iceberg/schema.py), so that the
+files can be added to an Iceberg table as they are.
 """
 
 from __future__ import annotations

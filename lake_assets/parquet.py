@@ -25,7 +25,7 @@ from lake_assets.zones import FileEntry
 ROW_GROUP_ROWS = 512 * 1024  # ~19 MB of readings in memory; 10 row groups per production day
 # 16 MB: a row group of wide rows (raw reports, ~1 KB each) is cut by bytes, so a day ten times
 # the production day's size is written and read back in the same memory (one row group pending,
-# one in flight; readers take one row group at a time). 10× day: 367 MB peak (bench/pipeline.py).
+# one in flight; readers take one row group at a time). 10× day: 346 MB peak (bench/pipeline.py).
 ROW_GROUP_BYTES = 16 * 1024 * 1024
 FILE_BYTES = 512 * 1024 * 1024
 READ_BUFFER_BYTES = 1024 * 1024

@@ -63,7 +63,7 @@ def _copy_slot(
     catalog: LakeCatalog,
     day: dt.date | None,
     timezone: str,
-    layout: FileLayout = HIVE,
+    layout: FileLayout,
 ) -> DayManifest:
     path = DayPath(DATA, day, spec.name)
     attempt = new_attempt_id(context.run.run_id)

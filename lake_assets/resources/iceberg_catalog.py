@@ -55,7 +55,8 @@ ATTEMPTS = "lake.attempts"  # {date: attempt} of the days a commit published
 
 
 class IcebergCatalogResource(LakeCatalog):
-    """Iceberg tables in a SQL catalog on SQLite next to a local lake."""
+    """Iceberg tables: in a SQL catalog on SQLite next to a local lake, in Glue for an S3
+    lake."""
 
     lake_root: str = Field(description="LAKE_ROOT: a local folder, or s3://bucket/prefix")
     namespace: str = Field(
