@@ -158,17 +158,27 @@ def switch_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> N
         stored = store.list_sizes(folder)
         written = {f.key: f.bytes for f in part.files}
         if stored != written:
+            # a run that started later may have switched the day meanwhile and, by the
+            # retention rule, deleted this superseded attempt: that is Superseded, not a loss
+            _forward_version(store, path, manifest)
             raise AttemptIncomplete(
                 f"{folder}: stored objects {sorted(stored.items())} differ "
                 f"from those written {sorted(written.items())}; the day was not switched"
             )
     while True:
-        data, version = store.get_versioned(path.manifest_key)
-        current = DayManifest.from_json(data) if data is not None else None
-        if current is not None and current.attempt >= manifest.attempt:
-            raise Superseded(
-                f"{path.prefix}: a run that started later (attempt {current.attempt}) already "
-                f"replaced this day; this run's attempt {manifest.attempt} is discarded"
-            )
+        version = _forward_version(store, path, manifest)
         if store.put_if(path.manifest_key, manifest.to_json(), version):
             return
+
+
+def _forward_version(store: LakeStore, path: DayPath, manifest: DayManifest) -> str | None:
+    """The day manifest's current version, if switching to `manifest` moves the day forward;
+    else `Superseded`."""
+    data, version = store.get_versioned(path.manifest_key)
+    current = DayManifest.from_json(data) if data is not None else None
+    if current is not None and current.attempt >= manifest.attempt:
+        raise Superseded(
+            f"{path.prefix}: a run that started later (attempt {current.attempt}) already "
+            f"replaced this day; this run's attempt {manifest.attempt} is discarded"
+        )
+    return version

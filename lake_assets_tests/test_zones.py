@@ -110,6 +110,26 @@ def test_an_older_attempt_never_replaces_a_newer_one(tmp_path: Path) -> None:
     assert read_manifest(store, path).attempt == late.attempt
 
 
+def test_an_attempt_deleted_because_a_later_run_switched_is_superseded(tmp_path: Path) -> None:
+    """Run B, started later, switched the day and its retention deleted run A's attempt
+    before A verified it: A is superseded (the day holds B's version), not a failed upload."""
+    store = LocalStore(str(tmp_path))
+    path = DayPath(DATA, DAY)
+
+    def manifest(attempt: str) -> DayManifest:
+        key = path.attempt_prefix(attempt) + "part-00000.parquet"
+        store.put_bytes(key, b"xy")
+        files = [FileEntry(key, 1, 2)]
+        return DayManifest(DATA, "reports", "20260304", attempt, files, {}, "r")
+
+    early, late = manifest("20260101T000000000000Z-a"), manifest("20260101T000001000000Z-b")
+    switch_manifest(store, path, late)
+    store.delete_keys([f.key for f in early.files])
+    with pytest.raises(Superseded, match="started later"):
+        switch_manifest(store, path, early)
+    assert read_manifest(store, path).attempt == late.attempt
+
+
 def test_a_lost_upload_is_never_switched_to(tmp_path: Path) -> None:
     store = LocalStore(str(tmp_path))
     path = DayPath(DATA, DAY)
