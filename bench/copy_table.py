@@ -74,7 +74,7 @@ def run_ours(out: Path) -> int:
     from lake_assets.copies.assets import build_copy
     from lake_assets.copies.spec import CopyMode, TableSpec
     from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-    from lake_assets.resources.lake import LakeResource
+    from lake_assets.resources.lake import lake_resource
     from lake_assets.resources.mysql import MySQLResource
     from lake_assets.settings import LakeSettings
 
@@ -84,7 +84,7 @@ def run_ours(out: Path) -> int:
         instance=DagsterInstance.ephemeral(),
         resources={
             "mysql": MySQLResource(**mysql_params(), database=DATABASE),
-            "lake": LakeResource(root=str(out)),
+            "lake": lake_resource(str(out)),
             "catalog": DuckDBCatalogResource(path=str(out / "catalog.duckdb")),
         },
     )

@@ -11,7 +11,6 @@ import pyarrow as pa
 from dagster import Definitions, in_process_executor
 
 from lake_assets.assets import decoded_reports, raw_reports, reports_table
-from lake_assets.assets.maintenance import iceberg_maintenance
 from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alerts
 from lake_assets.automation.dead_runs import lake_dead_runs
 from lake_assets.automation.freshness import freshness_job, freshness_schedule
@@ -29,12 +28,11 @@ from lake_assets.automation.schedules import (
 )
 from lake_assets.automation.sensors import late_reports_sensor
 from lake_assets.checks.checks import ALL_CHECKS
+from lake_assets.collector import keep_out_of_collections
 from lake_assets.copies.assets import build_copy
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.glue import GlueCatalogResource
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import (
     LakeSettings,
@@ -47,10 +45,8 @@ from lake_assets.settings import (
 def build_resources(settings: LakeSettings) -> dict[str, object]:
     return {
         "mysql": build_mysql(settings.mysql),
-        "lake": LakeResource(
-            root=settings.lake_root,
-            kms_key_id=settings.s3_kms_key_id,
-            table_format=settings.table_format,
+        "lake": lake_resource(
+            settings.lake_root, settings.table_format, kms_key_id=settings.s3_kms_key_id
         ),
         "catalog": build_catalog(settings),
     }
@@ -71,8 +67,11 @@ def build_mysql(mysql: MySQLSettings) -> MySQLResource:
 def build_catalog(settings: LakeSettings) -> LakeCatalog:
     """DuckDB next to a local lake, Glue (and Athena) for an S3 lake: LAKE_ROOT decides; with
     LAKE_TABLE_FORMAT=iceberg, Iceberg tables in a SQL catalog next to a local lake, or in
-    Glue for an S3 lake."""
+    Glue for an S3 lake. Each is imported only when chosen: pyiceberg and dagster-aws cost
+    a process start about a second each."""
     if settings.table_format == "iceberg":
+        from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
+
         return IcebergCatalogResource(
             lake_root=settings.lake_root,
             namespace=settings.glue_database,
@@ -83,6 +82,8 @@ def build_catalog(settings: LakeSettings) -> LakeCatalog:
             orphan_margin_hours=settings.orphan_margin_hours,
         )
     if settings.is_s3:
+        from lake_assets.resources.glue import GlueCatalogResource
+
         return GlueCatalogResource(
             database=settings.glue_database,
             lake_root=settings.lake_root,
@@ -109,6 +110,8 @@ return_freed_arrow_memory_promptly()
 copies = [build_copy(spec, settings) for spec in settings.copies]
 
 ICEBERG = settings.table_format == "iceberg"
+if ICEBERG:
+    from lake_assets.assets.maintenance import iceberg_maintenance
 
 defs = Definitions(
     assets=[
@@ -146,3 +149,7 @@ defs = Definitions(
     # The three steps run one after another; one process avoids a start-up per step.
     executor=in_process_executor,
 )
+
+
+# Everything made so far lives as long as the process: the collector need not walk it again.
+keep_out_of_collections()

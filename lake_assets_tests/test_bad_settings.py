@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, materialize
 
 from lake_assets.assets import raw_reports
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import LakeResource, lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets_tests.assets.test_pipeline import canned
 from lake_assets_tests.conftest import FakeMySQL
@@ -62,7 +62,7 @@ def test_lake_root_under_proc_or_sys_fails_at_once_before_reading_the_source(
 ) -> None:
     marker = tmp_path / "read"
     mysql = RecordingMySQL(canned="{}", marker=str(marker))
-    result, seconds = run_raw(mysql, LakeResource(root=root))
+    result, seconds = run_raw(mysql, lake_resource(root))
     retries, message = failure_of(result)
     assert (retries, marker.exists()) == (0, False)
     assert "LAKE_ROOT" in message and root in message
@@ -70,7 +70,7 @@ def test_lake_root_under_proc_or_sys_fails_at_once_before_reading_the_source(
 
 
 def test_a_missing_bucket_fails_at_once_naming_it(aws: None) -> None:
-    result, seconds = run_raw(FakeMySQL(), LakeResource(root="s3://no-such-bucket/lake"))
+    result, seconds = run_raw(FakeMySQL(), lake_resource("s3://no-such-bucket/lake"))
     retries, message = failure_of(result)
     assert retries == 0
     assert "no-such-bucket" in message and "LAKE_ROOT" in message
@@ -78,7 +78,7 @@ def test_a_missing_bucket_fails_at_once_naming_it(aws: None) -> None:
 
 
 def test_an_unexpected_error_is_not_retried(lake_root: str) -> None:
-    result, _ = run_raw(FakeMySQL(fail_on_day="2026-01-01"), LakeResource(root=lake_root))
+    result, _ = run_raw(FakeMySQL(fail_on_day="2026-01-01"), lake_resource(lake_root))
     retries, message = failure_of(result)
     assert retries == 0 and "injected failure on 2026-01-01" in message
 
@@ -95,7 +95,7 @@ def test_a_full_disk_fails_at_once_naming_lake_root(
     import json
 
     mysql = FakeMySQL(canned=json.dumps(canned(["2026-01-01"], reports=2)))
-    result, _ = run_raw(mysql, LakeResource(root=lake_root))
+    result, _ = run_raw(mysql, lake_resource(lake_root))
     retries, message = failure_of(result)
     assert retries == 0 and "full" in message and "LAKE_ROOT" in message
 
@@ -117,7 +117,7 @@ def test_wrong_mysql_settings_fail_within_a_minute_naming_them(
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             params["port"] = s.getsockname()[1]  # nothing listens there once closed
-    result, seconds = run_raw(MySQLResource(**params), LakeResource(root=lake_root))
+    result, seconds = run_raw(MySQLResource(**params), lake_resource(lake_root))
     retries, message = failure_of(result)
     assert retries == 0, message
     assert named in message and "wrong" not in message, "names the setting, never the password"
@@ -157,7 +157,7 @@ def test_a_stalled_server_cannot_hang_a_run(lake_root: str) -> None:
     MYSQL_READ_TIMEOUT_S, the step is retried LAKE_RETRY_MAX times, then fails, bounded."""
     with silent_server() as port:
         mysql = MySQLResource(port=port, read_timeout_s=1, connect_retry_s=0, database="x")
-        result, seconds = run_raw(mysql, LakeResource(root=lake_root))
+        result, seconds = run_raw(mysql, lake_resource(lake_root))
     retries, message = failure_of(result)
     assert retries == 3
     assert f"127.0.0.1:{port}" in message and "timed out" in message

@@ -145,7 +145,7 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     from lake_assets.copies.assets import build_copy
     from lake_assets.copies.config import load_copies
     from lake_assets.definitions import build_catalog
-    from lake_assets.resources.lake import LakeResource
+    from lake_assets.resources.lake import lake_resource
     from lake_assets.settings import LakeSettings
     from lake_assets_tests.assets.test_pipeline import ASSETS
     from lake_assets_tests.conftest import materialize_days
@@ -157,7 +157,7 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     built = [build_copy(spec, settings) for spec in copies]
     resources = {
         "mysql": mysql_resource,
-        "lake": LakeResource(root=cli_env),
+        "lake": lake_resource(cli_env),
         "catalog": build_catalog(settings),
     }
     daily = [a for (a, _), s in zip(built, copies, strict=True) if s.daily]
@@ -210,7 +210,7 @@ def test_the_demo_report_is_the_same_on_both_table_formats(
     from lake_assets.copies.assets import build_copy
     from lake_assets.copies.config import load_copies
     from lake_assets.definitions import build_catalog
-    from lake_assets.resources.lake import LakeResource
+    from lake_assets.resources.lake import lake_resource
     from lake_assets.settings import LakeSettings
     from lake_assets_tests.assets.test_pipeline import ASSETS
     from lake_assets_tests.conftest import materialize_days
@@ -226,7 +226,7 @@ def test_the_demo_report_is_the_same_on_both_table_formats(
         built = [build_copy(spec, settings) for spec in copies]
         resources = {
             "mysql": mysql_resource,
-            "lake": LakeResource(root=root, table_format=table_format),
+            "lake": lake_resource(root, table_format),
             "catalog": build_catalog(settings),
         }
         daily = [a for (a, _), s in zip(built, copies, strict=True) if s.daily]

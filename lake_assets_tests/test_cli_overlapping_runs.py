@@ -20,7 +20,7 @@ import pytest
 from lake_assets.demo.seed import replace_days
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.lake import LakeStore
+from lake_assets.resources.lake import LakeStore, lake_resource
 from lake_assets.zones import DATA, DayPath, read_manifest
 from lake_assets_tests.assets.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
@@ -176,7 +176,6 @@ def test_overlapping_cli_ranges_into_iceberg_on_s3(
     shared days go one after the other under the lake's lock (an S3 lease), and each day ends
     as the current decoded version, matching the source."""
     from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-    from lake_assets.resources.lake import LakeResource
 
     replace_days(source_conn, DAYS, devices=3)
     root = f"s3://{BUCKET}/lake"
@@ -186,4 +185,4 @@ def test_overlapping_cli_ranges_into_iceberg_on_s3(
     expected = expected_per_day(source_conn)
     catalog = IcebergCatalogResource(lake_root=root)
     assert readings_per_day(catalog) == {d: n for d, (_, n, _) in expected.items()}
-    assert_each_day_published_as_decoded(catalog, LakeResource(root=root).store())
+    assert_each_day_published_as_decoded(catalog, lake_resource(root).store())

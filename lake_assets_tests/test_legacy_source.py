@@ -16,7 +16,7 @@ from lake_assets.checks import reconcile
 from lake_assets.checks.checks import ALL_CHECKS, raw_matches_source
 from lake_assets.codec.encode import encode_report
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.lake import LakeResource, LocalStore
+from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.zones import RAW, DayPath, read_decoded, read_manifest
 
@@ -63,7 +63,7 @@ def test_zero_dates_become_counted_nulls_and_the_checksum_agrees(
         [raw_reports, raw_matches_source],
         resources={
             "mysql": mysql_resource,
-            "lake": LakeResource(root=root),
+            "lake": lake_resource(root),
             "catalog": DuckDBCatalogResource(path=f"{root}/catalog.duckdb"),
         },
         partition_key=str(DAY),
@@ -103,7 +103,7 @@ def test_ids_at_and_above_2_63_reach_the_table_exactly(
     catalog = DuckDBCatalogResource(path=f"{root}/catalog.duckdb")
     result = materialize(
         [raw_reports, decoded_reports, reports_table, *ALL_CHECKS],
-        resources={"mysql": mysql_resource, "lake": LakeResource(root=root), "catalog": catalog},
+        resources={"mysql": mysql_resource, "lake": lake_resource(root), "catalog": catalog},
         partition_key=str(DAY),
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -10,7 +10,7 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance, materialize
 
 from lake_assets.assets import raw_reports
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.mysql import DayExtract, MySQLResource
 from lake_assets_tests.conftest import FakeMySQL
 
@@ -43,7 +43,7 @@ def run(mysql: MySQLResource, lake_root: str):
         partition_key="2026-01-01",
         raise_on_error=False,
         instance=DagsterInstance.ephemeral(),
-        resources={"mysql": mysql, "lake": LakeResource(root=lake_root)},
+        resources={"mysql": mysql, "lake": lake_resource(lake_root)},
     )
 
 

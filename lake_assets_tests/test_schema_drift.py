@@ -12,7 +12,7 @@ from dagster import DagsterInstance, materialize
 
 from lake_assets.assets import raw_reports
 from lake_assets.demo.seed import replace_days
-from lake_assets.resources.lake import LakeResource, LocalStore
+from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.zones import RAW, DayPath, read_manifest
 
@@ -24,7 +24,7 @@ def extract(mysql: MySQLResource, lake_root: str):
         [raw_reports],
         partition_key=str(DAY),
         instance=DagsterInstance.ephemeral(),
-        resources={"mysql": mysql, "lake": LakeResource(root=lake_root)},
+        resources={"mysql": mysql, "lake": lake_resource(lake_root)},
         raise_on_error=False,
     )
 

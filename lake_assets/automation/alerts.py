@@ -18,7 +18,6 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Protocol
 
-import boto3
 from dagster import (
     DagsterInstance,
     DagsterRun,
@@ -112,6 +111,8 @@ def deliver(message: str, settings: LakeSettings, to: list[str]) -> dict[str, st
     for name in to:
         try:
             if name == "sns":
+                import boto3  # only where alerts go to SNS: boto3 costs a process start
+
                 boto3.client("sns").publish(
                     TopicArn=settings.alert_sns_topic_arn,
                     Subject="lake-assets run failed",

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 from pydantic import Field
 
 from lake_assets.errors import ExplainedFailure
@@ -29,6 +29,9 @@ from lake_assets.resources.catalog import (
     as_shape,
 )
 from lake_assets.resources.lake import LakeStore
+
+if TYPE_CHECKING:
+    import duckdb
 
 DUCKDB_TYPES = {
     "boolean": "BOOLEAN",
@@ -62,6 +65,8 @@ class DuckDBCatalogResource(LakeCatalog):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        import duckdb  # here, not at the top: a run that publishes nothing never loads it
+
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.05
         if read_only and not Path(self.path).exists():

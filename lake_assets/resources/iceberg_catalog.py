@@ -19,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
@@ -27,7 +26,6 @@ from pydantic import Field, PrivateAttr
 from lake_assets.errors import ExplainedFailure
 from lake_assets.iceberg import PARTITION_COLUMN
 from lake_assets.parquet import footer_rows
-from lake_assets.resources.athena import run_athena_query
 from lake_assets.resources.catalog import (
     LakeCatalog,
     PartitionSpec,
@@ -245,6 +243,8 @@ class IcebergCatalogResource(LakeCatalog):
         if self.on_s3:
             import boto3
 
+            from lake_assets.resources.athena import run_athena_query
+
             output = self.athena_output_location or f"{self.lake_root.rstrip('/')}/_athena/"
             return run_athena_query(
                 boto3.client("athena"),
@@ -254,6 +254,8 @@ class IcebergCatalogResource(LakeCatalog):
                 output_location=output,
                 kms_key_id=self.kms_key_id,
             )
+        import duckdb  # here: a process that only writes never loads it
+
         conn = duckdb.connect()
         try:
             for name in self.table_names():

@@ -18,12 +18,10 @@ from pathlib import Path
 from typing import Protocol
 
 from dagster import ConfigurableResource
-from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from lake_assets.errors import ExplainedFailure, lake_full, lake_unwritable
 from lake_assets.file_layout import FileLayout
-from lake_assets.resources.s3 import S3Store
 
 
 def _umask() -> int:
@@ -239,15 +237,11 @@ def _flock(path: Path) -> Iterator[None]:
 
 
 class LakeResource(ConfigurableResource):
-    """Where the lake lives: a local folder, or s3://bucket/prefix (LAKE_ROOT).
-
-    S3 goes through dagster-aws's `S3Resource`, which honours the standard AWS settings
-    (AWS_REGION, AWS_ENDPOINT_URL, AWS_PROFILE, credentials) as boto3 does.
-    """
+    """Where the lake lives: a local folder (LAKE_ROOT). An S3 lake is `S3LakeResource`
+    (resources/s3_lake.py), which adds dagster-aws's `S3Resource`; `lake_resource()` picks
+    the one a LAKE_ROOT needs, so that a local lake's processes never import dagster-aws."""
 
     root: str
-    kms_key_id: str = Field(default="", description="LAKE_S3_KMS_KEY_ID: SSE-KMS for every object")
-    s3: S3Resource = Field(default_factory=S3Resource)
     table_format: str = Field(
         default="hive", description="LAKE_TABLE_FORMAT: hive or iceberg (the data files' layout)"
     )
@@ -256,10 +250,23 @@ class LakeResource(ConfigurableResource):
         return FileLayout(self.table_format)
 
     def store(self) -> LakeStore:
-        store: LakeStore
-        if self.root.startswith("s3://"):
-            store = S3Store(self.root, self.s3.get_client(), self.kms_key_id)
-        else:
-            store = LocalStore(self.root)
+        store = self._open()
         store.check_writable()
         return store
+
+    def _open(self) -> LakeStore:
+        if self.root.startswith("s3://"):
+            raise LakeError(
+                f"LAKE_ROOT {self.root} is on S3, and an S3 lake needs S3LakeResource "
+                "(lake_resource() picks it from LAKE_ROOT)"
+            )
+        return LocalStore(self.root)
+
+
+def lake_resource(root: str, table_format: str = "hive", kms_key_id: str = "") -> LakeResource:
+    """The lake resource for LAKE_ROOT: a local folder, or s3://bucket/prefix."""
+    if not root.startswith("s3://"):
+        return LakeResource(root=root, table_format=table_format)
+    from lake_assets.resources.s3_lake import S3LakeResource  # dagster-aws: only for S3
+
+    return S3LakeResource(root=root, table_format=table_format, kms_key_id=kms_key_id)

@@ -17,7 +17,7 @@ from lake_assets.codec.encode import encode_report
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-from lake_assets.resources.lake import LakeResource, LocalStore
+from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
 from lake_assets_tests.conftest import FakeMySQL, materialize_days
 
@@ -72,7 +72,7 @@ def catalog_of(lake_root: str) -> LakeCatalog:
 def resources(lake_root: str, rows: dict, **fake: str) -> dict[str, object]:
     return {
         "mysql": FakeMySQL(canned=json.dumps(rows), **fake),
-        "lake": LakeResource(root=lake_root, table_format=FORMAT["table"]),
+        "lake": lake_resource(lake_root, FORMAT["table"]),
         "catalog": catalog_of(lake_root),
     }
 

@@ -16,7 +16,7 @@ from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import REPORTS_SHAPE
 from lake_assets.resources.iceberg_catalog import ATTEMPTS, RUN_ID, IcebergCatalogResource
-from lake_assets.resources.lake import LakeResource, LocalStore
+from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.zones import DATA, DayPath, read_manifest
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import FakeMySQL, materialize_days
@@ -25,7 +25,7 @@ from lake_assets_tests.conftest import FakeMySQL, materialize_days
 def resources(lake_root: str, rows: dict) -> dict[str, object]:
     return {
         "mysql": FakeMySQL(canned=json.dumps(rows)),
-        "lake": LakeResource(root=lake_root, table_format="iceberg"),
+        "lake": lake_resource(lake_root, "iceberg"),
         "catalog": IcebergCatalogResource(lake_root=lake_root),
     }
 

@@ -13,7 +13,7 @@ import pytest
 from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.iceberg.maintenance import maintain
 from lake_assets.resources.iceberg_catalog import RUN_ID, IcebergCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import HTTP_BUCKET, FakeMySQL, materialize_days
 
@@ -23,7 +23,7 @@ ROOT = f"s3://{HTTP_BUCKET}/lake"
 def resources(rows: dict) -> dict[str, object]:
     return {
         "mysql": FakeMySQL(canned=json.dumps(rows)),
-        "lake": LakeResource(root=ROOT, table_format="iceberg"),
+        "lake": lake_resource(ROOT, "iceberg"),
         "catalog": IcebergCatalogResource(lake_root=ROOT),
     }
 
@@ -76,7 +76,7 @@ def test_iceberg_tables_in_glue_on_s3(moto_endpoint: str) -> None:
     table = catalog.table("reports")
     assert table is not None
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
-    store = LakeResource(root=ROOT).store()
+    store = lake_resource(ROOT).store()
     done = maintain(table, "reports", store, dt.timedelta(days=7), dt.timedelta(hours=24), later)
     assert done.live_snapshots == 1 and done.removed_data_files == 1
     assert data_keys() == live_files(catalog)

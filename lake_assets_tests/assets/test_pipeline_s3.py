@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from lake_assets.resources import glue as glue_module
 from lake_assets.resources.glue import GlueCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.s3 import S3Store
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import BUCKET, FakeMySQL, materialize_days
@@ -25,7 +25,7 @@ ROOT = f"s3://{BUCKET}/lake"
 def run(rows: dict, first: str, last: str | None = None):
     resources = {
         "mysql": FakeMySQL(canned=json.dumps(rows)),
-        "lake": LakeResource(root=ROOT),
+        "lake": lake_resource(ROOT),
         "catalog": GlueCatalogResource(database="datalake", lake_root=ROOT),
     }
     return materialize_days(ASSETS, resources, first, last)

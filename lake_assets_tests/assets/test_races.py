@@ -28,8 +28,9 @@ from lake_assets.resources.catalog import LakeCatalog, published_attempt
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-from lake_assets.resources.lake import LakeResource, LakeStore, LocalStore
+from lake_assets.resources.lake import LakeStore, LocalStore
 from lake_assets.resources.s3 import S3Store
+from lake_assets.resources.s3_lake import S3LakeResource
 from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
 from lake_assets_tests.assets.test_pipeline import canned
 from lake_assets_tests.conftest import BUCKET, FakeMySQL, fake_aws_env
@@ -105,7 +106,7 @@ class GatedStore:
             yield
 
 
-class GatedLake(LakeResource):
+class GatedLake(S3LakeResource):  # a local or an S3 root
     gate: str = ""
 
     def store(self) -> LakeStore:

@@ -16,7 +16,7 @@ from lake_assets.automation.late_copies import build_late_copies_sensor
 from lake_assets.copies.assets import build_copy
 from lake_assets.copies.spec import CopyMode, TableSpec
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
 from lake_assets_tests.conftest import materialize_days
@@ -32,7 +32,7 @@ SETTINGS = LakeSettings.from_env({})
 def resources(mysql: MySQLResource, root: str) -> dict[str, object]:
     return {
         "mysql": mysql,
-        "lake": LakeResource(root=root),
+        "lake": lake_resource(root),
         "catalog": DuckDBCatalogResource(path=str(Path(root, "catalog.duckdb"))),
     }
 

@@ -30,7 +30,7 @@ from lake_assets.automation.late_data import (
 from lake_assets.automation.sensors import late_reports_sensor
 from lake_assets.demo.seed import replace_days
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.lake import LakeResource, LocalStore
+from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.zones import RAW, DayPath, read_manifest
 
@@ -41,7 +41,7 @@ DAYS = [YESTERDAY - dt.timedelta(days=i) for i in (4, 3, 2, 1, 0)]  # all in the
 def resources(mysql: MySQLResource, lake_root: str) -> dict[str, object]:
     return {
         "mysql": mysql,
-        "lake": LakeResource(root=lake_root),
+        "lake": lake_resource(lake_root),
         "catalog": DuckDBCatalogResource(path=str(Path(lake_root, "catalog.duckdb"))),
     }
 

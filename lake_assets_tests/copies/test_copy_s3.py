@@ -15,7 +15,7 @@ import pytest
 from lake_assets.copies.assets import build_copy
 from lake_assets.copies.spec import CopyMode, TableSpec
 from lake_assets.resources.glue import GlueCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
 from lake_assets_tests.conftest import BUCKET, materialize_days
@@ -44,7 +44,7 @@ def run(mysql: MySQLResource, spec: TableSpec, partition: str | None = None):
     asset, check = build_copy(spec, LakeSettings.from_env({"LAKE_ROOT": ROOT}))
     resources = {
         "mysql": mysql,
-        "lake": LakeResource(root=ROOT),
+        "lake": lake_resource(ROOT),
         "catalog": GlueCatalogResource(database="datalake", lake_root=ROOT),
     }
     return materialize_days([asset, check], resources, partition)  # type: ignore[arg-type]
@@ -126,7 +126,7 @@ def test_stored_rows_that_differ_from_the_source_fail_the_check(
 
     from lake_assets.copies.reconcile import copy_matches_source
 
-    store = LakeResource(root=ROOT).store()
+    store = lake_resource(ROOT).store()
     verdict = copy_matches_source(
         store, GlueCatalogResource(database="datalake", lake_root=ROOT), spec, None
     )
@@ -151,7 +151,7 @@ def test_full_and_daily_copies_into_iceberg_tables_in_glue(
 
     def copy(spec: TableSpec, partition: str | None = None):
         asset, check = build_copy(spec, LakeSettings.from_env({"LAKE_ROOT": root}))
-        lake = LakeResource(root=root, table_format="iceberg")
+        lake = lake_resource(root, "iceberg")
         resources = {"mysql": mysql_resource, "lake": lake, "catalog": catalog}
         result = materialize_days([asset, check], resources, partition)  # type: ignore[arg-type]
         assert result.success and all(c.passed for c in result.get_asset_check_evaluations())

@@ -15,7 +15,7 @@ from dagster import AssetKey, DagsterInstance
 from lake_assets.copies.assets import build_copy
 from lake_assets.copies.spec import CopyMode, TableSpec
 from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
 from lake_assets_tests.assets.test_pipeline import (  # each test on both table formats
@@ -64,7 +64,7 @@ def run(
 ):
     asset, check = build_copy(spec, LakeSettings.from_env({"LAKE_TIMEZONE": BERLIN}))
     catalog = catalog_of(root)
-    lake = LakeResource(root=root, table_format=FORMAT["table"])
+    lake = lake_resource(root, FORMAT["table"])
     resources = {"mysql": mysql, "lake": lake, "catalog": catalog}
     kwargs = {"instance": instance} if instance else {}
     return materialize_days([asset, check], resources, first, last, **kwargs), catalog

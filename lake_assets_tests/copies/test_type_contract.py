@@ -20,7 +20,7 @@ from lake_assets.copies.row_checksum import mysql_double_text, render
 from lake_assets.copies.spec import CopyMode, TableSpec
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.resources.mysql_types import SourceColumn
 from lake_assets.settings import LakeSettings
@@ -276,7 +276,7 @@ def copy_full(mysql: MySQLResource, root: str, spec: TableSpec):
     asset, check = build_copy(spec, LakeSettings.from_env({}))
     resources = {
         "mysql": mysql,
-        "lake": LakeResource(root=root),
+        "lake": lake_resource(root),
         "catalog": DuckDBCatalogResource(path=str(Path(root) / "catalog.duckdb")),
     }
     return materialize_days([asset, check], resources, first=None), resources  # type: ignore[arg-type]
@@ -397,7 +397,7 @@ def test_every_type_lands_exactly_in_an_iceberg_table(
     catalog = IcebergCatalogResource(lake_root=lake_root)
     resources = {
         "mysql": mysql_resource,
-        "lake": LakeResource(root=lake_root, table_format="iceberg"),
+        "lake": lake_resource(lake_root, "iceberg"),
         "catalog": catalog,
     }
     result = materialize_days([asset, check], resources, first=None)  # type: ignore[arg-type]

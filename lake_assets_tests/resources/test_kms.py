@@ -14,7 +14,7 @@ from botocore.client import BaseClient
 
 from lake_assets.resources import s3 as s3_module
 from lake_assets.resources.glue import GlueCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import BUCKET, FakeMySQL, materialize_days
 
@@ -40,7 +40,7 @@ def test_every_object_the_lake_writes_asks_for_the_key(
     aws: None, sent: list[tuple[str, dict]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-    lake = LakeResource(root=ROOT, kms_key_id=key)
+    lake = lake_resource(ROOT, kms_key_id=key)
     resources = {
         "mysql": FakeMySQL(canned=json.dumps(canned(DAYS, reports=3))),
         "lake": lake,
@@ -83,7 +83,7 @@ def test_athena_results_are_encrypted_with_the_key(aws: None, sent: list[tuple[s
 
 
 def test_without_a_key_the_bucket_default_applies(aws: None, sent: list[tuple[str, dict]]) -> None:
-    store = LakeResource(root=ROOT).store()
+    store = lake_resource(ROOT).store()
     store.put_bytes("plain.json", b"{}")
     [params] = [p for op, p in sent if op == "PutObject"]
     assert "ServerSideEncryption" not in params and "SSEKMSKeyId" not in params

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lake_assets.resources.lake import LakeError, LakeResource, LocalStore
+from lake_assets.resources.lake import LakeError, LakeResource, LocalStore, lake_resource
 
 
 def test_put_get_list_delete(tmp_path: Path) -> None:
@@ -33,7 +33,18 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
 def test_root_under_a_file_names_lake_root(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(LakeError, match="set LAKE_ROOT"):
-        LakeResource(root=str(tmp_path / "file" / "lake")).store()
+        lake_resource(str(tmp_path / "file" / "lake")).store()
+
+
+def test_lake_resource_follows_lake_root(tmp_path: Path) -> None:
+    from lake_assets.resources.s3_lake import S3LakeResource
+
+    local = lake_resource(str(tmp_path), "iceberg")
+    assert type(local) is LakeResource and local.table_format == "iceberg"
+    s3 = lake_resource("s3://bucket/lake", kms_key_id="alias/lake")
+    assert isinstance(s3, S3LakeResource) and s3.kms_key_id == "alias/lake"
+    with pytest.raises(LakeError, match="S3LakeResource"):
+        LakeResource(root="s3://bucket/lake").store()
 
 
 def test_every_lake_file_gets_the_same_mode(tmp_path: Path) -> None:

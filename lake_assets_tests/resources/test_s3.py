@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from lake_assets.resources import s3 as s3_module
 from lake_assets.resources.aws_errors import AwsError, explain_client_error
-from lake_assets.resources.lake import LakeResource
+from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.s3 import S3Store
 from lake_assets_tests.conftest import BUCKET
 
@@ -64,7 +64,7 @@ def test_listing_and_deleting_beyond_one_page(aws: None, monkeypatch: pytest.Mon
 
 def test_missing_bucket_names_the_bucket_and_setting(aws: None) -> None:
     with pytest.raises(AwsError, match=r"s3://no-such-bucket/.*does not exist.*LAKE_ROOT"):
-        LakeResource(root="s3://no-such-bucket/lake").store()
+        lake_resource("s3://no-such-bucket/lake").store()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,26 @@
+"""Python's garbage collector, told what it need not walk.
+
+A process that has loaded the code location holds some 150,000 long-lived objects that the
+cyclic collector tracks (Dagster's and ours). It walks them all on each full collection, and
+again as the interpreter shuts down, where the walks free nothing that exiting would not.
+`gc.freeze()` moves the objects that exist at that moment out of every later collection; they
+are still freed by reference counting, and new objects are collected as before.
+Measured on a one-day run (`bench/pipeline.py`): about 1 s less at exit, and 0.3-0.5 s less
+during the run on this project's 2-core machine.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+
+
+def skip_collection_at_exit() -> None:
+    """At exit, collect nothing: finalizers still run for what reference counting frees;
+    a cycle left at exit is not collected (Python never promised that it would be)."""
+    atexit.register(gc.freeze)
+
+
+def keep_out_of_collections() -> None:
+    """Freeze what exists now (call once the long-lived objects are made)."""
+    gc.freeze()
