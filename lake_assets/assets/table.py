@@ -1,5 +1,7 @@
 """`reports_table`: publish the decoded days to the catalog (DuckDB view or Glue partitions)."""
 
+import datetime as dt
+
 from dagster import (
     AssetExecutionContext,
     MaterializeResult,
@@ -25,7 +27,30 @@ from lake_assets.resources.catalog import (
 from lake_assets.resources.lake import LakeResource
 from lake_assets.retention import remove_unreferenced
 from lake_assets.settings import LakeSettings, current_settings
-from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
+from lake_assets.zones import DATA, RAW, TABLE, DayPath, attempt_started, read_manifest
+
+
+def _figures(spec: PartitionSpec, moved_dates: set[str]) -> dict[str, object]:
+    return {
+        "dagster/row_count": spec.rows,
+        "dagster/partition_row_count": spec.rows,
+        "readings": spec.rows,
+        "location": MetadataValue.path(spec.location),
+        "published_by_this_run": spec.date in moved_dates,
+    }
+
+
+def _run_started(context: AssetExecutionContext) -> dt.datetime | None:
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    if record is None or record.start_time is None:
+        return None
+    return dt.datetime.fromtimestamp(record.start_time, dt.UTC)
+
+
+def _started_after(attempt: str, run_started: dt.datetime | None) -> bool:
+    """Whether `attempt` was started after this run began (by a run that began later)."""
+    started = attempt_started(attempt)
+    return started is not None and run_started is not None and started > run_started
 
 
 def table_kinds(settings: LakeSettings) -> set[str]:
@@ -52,7 +77,9 @@ def reports_table(
 ) -> MaterializeResult:
     store = lake.store()
     days = run_days(context)
+    run_started = _run_started(context)
     specs: list[PartitionSpec] = []
+    later: dict[dt.date, str] = {}  # day → the raw attempt of a later-started run
     for day in days:
         path = DayPath(DATA, day)
         manifest = read_manifest(store, path)
@@ -62,6 +89,15 @@ def reports_table(
             )
         raw = read_manifest(store, DayPath(RAW, day))
         made_from = DataStats.of(manifest).raw_attempt
+        if (
+            raw is not None
+            and made_from != raw.attempt
+            and _started_after(raw.attempt, run_started)
+        ):
+            # A run that started after this one re-extracted the day (overlapping ranges): it
+            # decodes and publishes the day itself; publishing ours now would go backwards.
+            later[day] = raw.attempt
+            continue
         if raw is None or made_from != raw.attempt:
             # The raw day was re-extracted and not decoded since (a blocking check may have
             # stopped that run): publishing would show data the source no longer has.
@@ -72,6 +108,11 @@ def reports_table(
                 "checks) first; the published version was left as it is"
             )
         specs.append(partition_of(store, path, manifest))
+    if later:
+        context.log.warning(
+            f"{', '.join(map(str, later))}: re-extracted by a run that started after this one; "
+            "left for it to publish"
+        )
     moved, ahead = publish_forward(store, catalog, REPORTS_SHAPE, specs, context.run.run_id)
     if ahead:
         context.log.warning(
@@ -86,15 +127,12 @@ def reports_table(
         f"to {catalog.describe()}"
     )
     moved_dates = {s.date for s in moved}
+    published = iter(specs)
     per_day = {
-        day: {
-            "dagster/row_count": spec.rows,
-            "dagster/partition_row_count": spec.rows,
-            "readings": spec.rows,
-            "location": MetadataValue.path(spec.location),
-            "published_by_this_run": spec.date in moved_dates,
-        }
-        for day, spec in zip(days, specs, strict=True)
+        day: {"published_by_this_run": False, "left_for_later_run": later[day]}
+        if day in later
+        else _figures(next(published), moved_dates)
+        for day in days
     }
     return result_per_day(
         context,

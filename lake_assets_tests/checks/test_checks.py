@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from dagster import AssetCheckKey
+from dagster import AssetCheckKey, DagsterInstance
 
 from lake_assets.checks import reconcile
 from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.resources.lake import LocalStore
-from lake_assets.zones import DATA, RAW, DayPath, FileEntry, read_manifest
+from lake_assets.zones import ATTEMPT_TIME, DATA, RAW, DayPath, FileEntry, read_manifest
 from lake_assets_tests.assets.test_pipeline import (  # table_format: each test on both formats
     ASSETS,
     DAYS,
@@ -186,3 +187,45 @@ def test_table_alone_refuses_decoded_data_of_an_older_extract(lake_root: str) ->
         failure.step_failure_data.error
     )
     assert table_counts(lake_root) == before
+
+
+def test_table_leaves_a_day_to_the_later_run_that_re_extracted_it(lake_root: str) -> None:
+    """Overlapping ranges: a run that started after this one re-extracted a day this run
+    decoded. That run decodes and publishes the day; this one leaves it (a warning, and the
+    day's figures say so) instead of failing, and publishes nothing older over it."""
+    assert run_with_checks(lake_root, canned(DAYS[:2], reports=3), DAYS[0], DAYS[1]).success
+    before = table_counts(lake_root)
+    store = LocalStore(lake_root)
+    path = DayPath(RAW, DAY)
+    raw = read_manifest(store, path)
+    # what the later run's switch leaves: the day's raw zone at an attempt begun after ours
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    later = f"{soon:{ATTEMPT_TIME}}-0later00"
+    store.put_bytes(path.manifest_key, dataclasses.replace(raw, attempt=later).to_json())
+
+    with DagsterInstance.ephemeral() as instance:
+        alone = materialize_days(
+            [*ASSETS, *ALL_CHECKS],
+            resources(lake_root, {}),
+            DAYS[0],
+            DAYS[1],
+            selection=["reports_table"],
+            instance=instance,
+        )
+        logged = [e.user_message for e in instance.all_logs(alone.run_id)]
+    assert alone.success
+    assert f"{DAY}: re-extracted by a run that started after this one; left for it to publish" in (
+        logged
+    )
+    figures = {
+        m.partition: m.metadata for m in alone.asset_materializations_for_node("reports_table")
+    }
+    assert figures[DAYS[0]]["left_for_later_run"].value == later
+    assert figures[DAYS[0]]["published_by_this_run"].value is False
+    assert figures[DAYS[1]]["readings"].value == before[DAYS[1].replace("-", "")][0]
+    assert table_counts(lake_root) == before
+
+    # an older re-extract, one this run did not race with, is still refused
+    earlier = f"{dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5):{ATTEMPT_TIME}}-0older00"
+    store.put_bytes(path.manifest_key, dataclasses.replace(raw, attempt=earlier).to_json())
+    assert not run_with_checks(lake_root, {}, DAYS[0], selection=["reports_table"]).success

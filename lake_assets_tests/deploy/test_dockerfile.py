@@ -138,4 +138,4 @@ def test_the_image_steps_serve_the_code_location(tmp_path: Path) -> None:
         assert listed.container_image == IMAGE  # what the ECS run launcher starts runs from
     finally:
         os.killpg(server.pid, signal.SIGINT)
-        server.wait(timeout=60)
+        server.wait(timeout=120)  # past the code server's own 60 s grace for calls in flight
