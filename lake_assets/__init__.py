@@ -24,6 +24,6 @@ warnings.filterwarnings(
     "ignore", message=r"Specifying a partitions_def on an AssetCheckSpec", module="dagster"
 )
 
-# Up to a second of a run's process (a code location's million objects) went to the last
-# garbage collection at exit, which frees nothing that exiting does not.
+# About a second of a one-day run's process went to the garbage collections at exit (over
+# the code location's ~150,000 objects), which free nothing that exiting does not.
 skip_collection_at_exit()
