@@ -78,7 +78,7 @@ def reports_table(
     store = lake.store()
     days = run_days(context)
     run_started = _run_started(context)
-    specs: list[PartitionSpec] = []
+    specs: dict[dt.date, PartitionSpec] = {}
     later: dict[dt.date, str] = {}  # day → the raw attempt of a later-started run
     for day in days:
         path = DayPath(DATA, day)
@@ -89,16 +89,12 @@ def reports_table(
             )
         raw = read_manifest(store, DayPath(RAW, day))
         made_from = DataStats.of(manifest).raw_attempt
-        if (
-            raw is not None
-            and made_from != raw.attempt
-            and _started_after(raw.attempt, run_started)
-        ):
-            # A run that started after this one re-extracted the day (overlapping ranges): it
-            # decodes and publishes the day itself; publishing ours now would go backwards.
-            later[day] = raw.attempt
-            continue
         if raw is None or made_from != raw.attempt:
+            if raw is not None and _started_after(raw.attempt, run_started):
+                # A run that started after this one re-extracted the day (overlapping ranges):
+                # it decodes and publishes the day itself; ours now would go backwards.
+                later[day] = raw.attempt
+                continue
             # The raw day was re-extracted and not decoded since (a blocking check may have
             # stopped that run): publishing would show data the source no longer has.
             raise ExplainedFailure(
@@ -107,13 +103,15 @@ def reports_table(
                 f"{raw.attempt if raw else 'missing'} — materialize decoded_reports (with its "
                 "checks) first; the published version was left as it is"
             )
-        specs.append(partition_of(store, path, manifest))
+        specs[day] = partition_of(store, path, manifest)
     if later:
         context.log.warning(
             f"{', '.join(map(str, later))}: re-extracted by a run that started after this one; "
             "left for it to publish"
         )
-    moved, ahead = publish_forward(store, catalog, REPORTS_SHAPE, specs, context.run.run_id)
+    moved, ahead = publish_forward(
+        store, catalog, REPORTS_SHAPE, list(specs.values()), context.run.run_id
+    )
     if ahead:
         context.log.warning(
             f"{', '.join(s.date for s in ahead)}: the catalog already shows a later run's "
@@ -127,11 +125,10 @@ def reports_table(
         f"to {catalog.describe()}"
     )
     moved_dates = {s.date for s in moved}
-    published = iter(specs)
     per_day = {
-        day: {"published_by_this_run": False, "left_for_later_run": later[day]}
-        if day in later
-        else _figures(next(published), moved_dates)
+        day: _figures(specs[day], moved_dates)
+        if day in specs
+        else {"published_by_this_run": False, "left_for_later_run": later[day]}
         for day in days
     }
     return result_per_day(

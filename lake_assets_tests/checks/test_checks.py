@@ -42,6 +42,7 @@ def run_with_checks(
     first: str,
     last: str | None = None,
     selection: list | None = None,
+    instance: DagsterInstance | None = None,
     **fake: object,
 ):
     return materialize_days(
@@ -50,6 +51,7 @@ def run_with_checks(
         first,
         last,
         selection=selection,
+        **({"instance": instance} if instance else {}),
     )
 
 
@@ -204,13 +206,8 @@ def test_table_leaves_a_day_to_the_later_run_that_re_extracted_it(lake_root: str
     store.put_bytes(path.manifest_key, dataclasses.replace(raw, attempt=later).to_json())
 
     with DagsterInstance.ephemeral() as instance:
-        alone = materialize_days(
-            [*ASSETS, *ALL_CHECKS],
-            resources(lake_root, {}),
-            DAYS[0],
-            DAYS[1],
-            selection=["reports_table"],
-            instance=instance,
+        alone = run_with_checks(
+            lake_root, {}, DAYS[0], DAYS[1], selection=["reports_table"], instance=instance
         )
         logged = [e.user_message for e in instance.all_logs(alone.run_id)]
     assert alone.success
