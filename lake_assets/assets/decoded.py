@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from dagster import (
     AssetExecutionContext,
     MaterializeResult,
@@ -266,10 +266,11 @@ def _channel_counts(readings: pa.Table) -> dict[str, int]:
     """Readings per channel, counted on the dictionary codes (no string per reading)."""
     out: dict[str, int] = {}
     for chunk in readings.column("channel").chunks:
-        counts = pc.value_counts(chunk.indices)
-        names = chunk.dictionary.take(counts.field("values")).to_pylist()
-        for name, n in zip(names, counts.field("counts").to_pylist(), strict=True):
-            out[name] = out.get(name, 0) + n
+        codes = chunk.indices.to_numpy(zero_copy_only=False)
+        counts = np.bincount(codes, minlength=len(chunk.dictionary))
+        for code in np.flatnonzero(counts):
+            name = chunk.dictionary[int(code)].as_py()
+            out[name] = out.get(name, 0) + int(counts[code])
     return out
 
 

@@ -121,7 +121,8 @@ def build_copy(
         )
         def check(context: AssetCheckExecutionContext, lake: LakeResource, catalog: LakeCatalog):
             verdict = copy_matches_source(lake.store(), catalog, spec, None)
-            (context.log.info if verdict.passed else context.log.error)(verdict.description)
+            if not verdict.passed:
+                context.log.error(verdict.description)
             return AssetCheckResult(
                 passed=verdict.passed,
                 description=verdict.description,

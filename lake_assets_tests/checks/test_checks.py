@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import logging
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -62,13 +63,26 @@ def evaluations(result) -> dict[tuple[str, str | None], bool]:
     return out
 
 
+def logged_lines(instance: DagsterInstance, run_id: str) -> dict[str, int]:
+    """The run's log lines (not Dagster's events), with their levels."""
+    return {e.user_message: e.level for e in instance.all_logs(run_id) if e.dagster_event is None}
+
+
 def test_all_checks_pass_per_day_in_a_range_run(lake_root: str) -> None:
-    result = run_with_checks(lake_root, canned(DAYS, reports=300), DAYS[0], DAYS[-1])
+    with DagsterInstance.ephemeral() as instance:
+        result = run_with_checks(
+            lake_root, canned(DAYS, reports=300), DAYS[0], DAYS[-1], instance=instance
+        )
+        logged = logged_lines(instance, result.run_id)
     assert result.success
     got = evaluations(result)
     for name in CHECKS:
         for day in DAYS:
             assert got[(name, day)] is True, (name, day)
+    # each day's verdict is in its evaluation, and not repeated as a log line
+    described = [e.description for e in result.get_asset_check_evaluations() if e.partition]
+    assert f"{DAYS[1]}: raw matches the source snapshot (301 rows)" in described
+    assert not set(described) & set(logged)
 
 
 def test_row_lost_between_count_and_extract_is_never_switched(lake_root: str) -> None:
@@ -87,9 +101,16 @@ def test_row_lost_between_count_and_extract_is_never_switched(lake_root: str) ->
 def test_failing_raw_check_blocks_publish_and_the_old_day_stays(lake_root: str) -> None:
     assert run_with_checks(lake_root, canned(DAYS, reports=3), DAYS[0], DAYS[-1]).success
     before = table_counts(lake_root)
-    result = run_with_checks(
-        lake_root, canned(DAYS, reports=6), DAYS[0], DAYS[-1], wrong_checksum=True
-    )
+    with DagsterInstance.ephemeral() as instance:
+        result = run_with_checks(
+            lake_root,
+            canned(DAYS, reports=6),
+            DAYS[0],
+            DAYS[-1],
+            instance=instance,
+            wrong_checksum=True,
+        )
+        logged = logged_lines(instance, result.run_id)
     assert not result.success
     got = evaluations(result)
     assert got[("raw_reports:raw_matches_source", "2026-01-02")] is False
@@ -97,6 +118,7 @@ def test_failing_raw_check_blocks_publish_and_the_old_day_stays(lake_root: str) 
     assert table_counts(lake_root) == before
     [check] = [e for e in result.get_asset_check_evaluations() if e.partition == "2026-01-02"]
     assert "checksum" in check.description
+    assert logged[check.description] == logging.ERROR, "a failing day is also logged, as an error"
 
 
 def test_raw_check_catches_a_corrupted_raw_file(lake_root: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import ssl
 
 import pyarrow as pa
 import pymysql
@@ -169,6 +170,17 @@ def connection_id(conn: pymysql.connections.Connection) -> int:
         cur.execute("SELECT CONNECTION_ID()")
         [(cid,)] = list(cur.fetchall())
     return cid
+
+
+@pytest.mark.mysql
+def test_connections_share_one_unverifying_tls_context(mysql_resource: MySQLResource) -> None:
+    """With no TLS settings, pymysql tries TLS without verifying anything; the context for
+    that is built once per process (not once per connection), and connections still work
+    whether the server offers TLS or not."""
+    with mysql_resource.connect() as a, mysql_resource.connect() as b:
+        assert connection_id(a) != connection_id(b)
+        assert a.ctx is b.ctx
+        assert a.ctx.verify_mode == ssl.CERT_NONE and not a.ctx.check_hostname
 
 
 @pytest.mark.mysql
