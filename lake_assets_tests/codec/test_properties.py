@@ -3,11 +3,12 @@ quarantined with the spec's first reason. The oracle is `reference.py`, not the 
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lake_assets.codec import decode_reports
+from lake_assets.codec import decode, decode_reports
 from lake_assets_tests.codec import reference
 
 INT16 = st.integers(-(2**15), 2**15 - 1)
@@ -84,6 +85,27 @@ def batches(draw: st.DrawFn) -> list[str | None]:
     return out
 
 
+@st.composite
+def one_shape_batches(draw: st.DrawFn) -> tuple[list[str | None], bool]:
+    """Messages of one shape (channels, samples and width), as a production day's are, with
+    their own timestamps and values; sometimes with a corrupted copy of one among them (which
+    may still be well-formed, in another shape). Returns the batch and whether it is pure."""
+    wide = draw(st.booleans())
+    channels = draw(st.lists(st.integers(0, 255), min_size=1, max_size=8, unique=True))
+    n_samples = draw(st.integers(0, 6))
+    row = st.lists(INT32 if wide else INT16, min_size=len(channels), max_size=len(channels))
+    out: list[str | None] = []
+    for _ in range(draw(st.integers(1, 6))):
+        values = draw(st.lists(row, min_size=n_samples, max_size=n_samples))
+        ts, interval = draw(st.integers(0, 2**32 - 1)), draw(st.integers(1, 2**16 - 1))
+        out.append(reference.frame(reference.body(ts, interval, channels, values, wide)))
+    pure = draw(st.booleans())
+    if not pure:
+        bad = corrupt(draw, out[0])  # type: ignore[arg-type]
+        out.insert(draw(st.integers(0, len(out))), bad)
+    return out, pure
+
+
 def decode_rows(encoded: list[str | None]) -> dict[int, list[reference.Reading] | str]:
     ids = list(range(1, len(encoded) + 1))
     decoded = decode_reports(
@@ -112,6 +134,36 @@ def test_well_formed_message_decodes_exactly(message: tuple[str, list]) -> None:
 def test_batch_agrees_with_reference_row_by_row(batch: list[str | None]) -> None:
     got = decode_rows(batch)
     assert got == {i + 1: reference.decode(e) for i, e in enumerate(batch)}
+
+
+@given(one_shape_batches())
+def test_batch_of_one_shape_agrees_with_reference_row_by_row(
+    case: tuple[list[str | None], bool],
+) -> None:
+    batch, _ = case
+    got = decode_rows(batch)
+    assert got == {i + 1: reference.decode(e) for i, e in enumerate(batch)}
+
+
+@given(one_shape_batches())
+def test_one_shape_is_read_as_one_view_exactly_as_row_by_row(
+    case: tuple[list[str | None], bool],
+) -> None:
+    """The 2-D view over a batch of one shape gives the same table as the per-message
+    gathers; it declines (None) when the batch is not of one shape after all."""
+    batch, pure = case
+    encoded = pa.array(batch, pa.string())
+    reason = np.full(len(batch), decode.OK, dtype=np.int8)
+    dec, dstart, dlen = decode._base64_decode(encoded, reason)
+    good, layout = decode._validate_messages(dec, dstart, dlen, reason)
+    ids = np.arange(1, len(batch) + 1, dtype=np.uint64)[good]
+    devices = np.full(len(ids), 5, dtype=np.int64)
+    one_view = decode._uniform_readings(dec, layout, ids, devices)
+    by_message = decode._any_readings(dec, layout, ids, devices)
+    if pure:
+        assert one_view is not None
+    if one_view is not None:
+        assert one_view.equals(by_message)
 
 
 @given(st.data())
