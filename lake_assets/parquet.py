@@ -2,8 +2,10 @@
 
 Batches are buffered only up to one row group (512k rows or 16 MB), and files roll at
 ~512 MB, so memory does not grow with the size of a day. Row groups are compressed and written
-by one background thread (Arrow releases the GIL there), overlapping with the caller's next
+by a background thread (Arrow releases the GIL there), overlapping with the caller's next
 batch — decoding, or pymysql's parsing — on a second core; at most one row group is in flight.
+A writer whose encoding outweighs its caller's work can take `lanes`: that many files, written
+side by side by as many threads, each with at most one row group in flight.
 Parquet settings are chosen for Athena: zstd, dictionary encoding for the low-cardinality
 columns named by the caller, statistics on, and no Arrow-specific schema blob (so readers see
 plain Parquet types: strings, UTC timestamps in ms/µs, decimals).
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,8 +38,23 @@ WRITE_OPTIONS = {
 }
 
 
+@dataclass
+class _Lane:
+    """A file of the attempt being written, by its own thread, one row group at a time."""
+
+    flusher: ThreadPoolExecutor
+    in_flight: Future[None] | None = None
+    open: tuple[AbstractContextManager[Path], Path, pq.ParquetWriter, str] | None = None
+    rows: int = 0
+    bytes: int = 0
+
+
 class PartWriter:
-    """Writes `part-00000.parquet`, `part-00001.parquet`, … under `prefix` in `store`."""
+    """Writes `part-00000.parquet`, `part-00001.parquet`, … under `prefix` in `store`.
+
+    With `lanes` > 1, row groups go to that many files in turn, each written by its own
+    thread, so that encoding and compressing them takes as many cores; each lane still has at
+    most one row group in flight."""
 
     def __init__(
         self,
@@ -49,6 +67,7 @@ class PartWriter:
         file_bytes: int = FILE_BYTES,
         dictionary_columns: Sequence[str] = (),
         statistics_columns: Sequence[str] | None = None,
+        lanes: int = 1,
     ) -> None:
         self.store, self.prefix, self.schema = store, prefix, schema
         # Dictionary-typed columns always; others (low-cardinality ids) when the caller asks.
@@ -60,15 +79,17 @@ class PartWriter:
         self.statistics: bool | list[str] = (
             True if statistics_columns is None else list(statistics_columns)
         )
-        self._flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer")
-        self._in_flight: Future[None] | None = None
+        self._lanes = [
+            _Lane(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"parquet-writer-{i}"))
+            for i in range(lanes)
+        ]
+        self._turn = 0  # the lane of the next row group
+        self._file_number = 0  # of the next file opened, by any lane
         self.row_group_rows, self.row_group_bytes = row_group_rows, row_group_bytes
         self.file_bytes = file_bytes
         self.files: list[FileEntry] = []
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = self._pending_bytes = 0
-        self._open: tuple[AbstractContextManager[Path], Path, pq.ParquetWriter, str] | None = None
-        self._file_rows = 0
 
     def write(self, data: pa.RecordBatch | pa.Table) -> None:
         batches = data.to_batches() if isinstance(data, pa.Table) else [data]
@@ -81,25 +102,28 @@ class PartWriter:
             self._flush_row_group()
 
     def close(self) -> list[FileEntry]:
-        """Flush and store everything; returns the files written (an empty day has one empty
-        file, so every day that exists in the source has a readable part)."""
-        self._wait()
-        if self._pending or (not self.files and self._open is None):
+        """Flush and store everything; returns the files written, in name order (an empty day
+        has one empty file, so every day that exists in the source has a readable part)."""
+        self._wait_all()
+        if self._pending or (not self.files and all(lane.open is None for lane in self._lanes)):
             self._flush_row_group(force_file=True)
-            self._wait()
-        self._close_file()
-        self._flusher.shutdown()
-        return self.files
+            self._wait_all()
+        closing = [lane.flusher.submit(self._close_file, lane) for lane in self._lanes]
+        for done in closing:  # each lane stores its last file, side by side
+            done.result()
+        self._shutdown()
+        return sorted(self.files, key=lambda f: f.key)
 
     def abort(self) -> None:
         with suppress(Exception):  # aborting anyway: the caller's error is the one to see
-            self._wait()
-        self._flusher.shutdown()
-        if self._open is not None:
-            ctx, _, writer, _ = self._open
-            self._open = None
-            writer.close()
-            ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            self._wait_all()
+        self._shutdown()
+        for lane in self._lanes:
+            if lane.open is not None:
+                ctx, _, writer, _ = lane.open
+                lane.open = None
+                writer.close()
+                ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
     def __enter__(self) -> PartWriter:
         return self
@@ -119,46 +143,60 @@ class PartWriter:
             table, rest = table.slice(0, whole), table.slice(whole)
         self._pending = rest.to_batches()
         self._pending_rows, self._pending_bytes = rest.num_rows, rest.nbytes
-        self._wait()  # at most one row group in flight: memory stays bounded
-        self._in_flight = self._flusher.submit(self._write_row_group, table)
+        lane = self._lanes[self._turn]
+        self._turn = (self._turn + 1) % len(self._lanes)
+        self._wait(lane)  # at most one row group in flight per lane: memory stays bounded
+        new_key = None  # the lane's next file, numbered here so that names follow the rows
+        if lane.open is None or lane.bytes >= self.file_bytes:
+            new_key = f"{self.prefix}part-{self._file_number:05d}.parquet"
+            self._file_number += 1
+        lane.in_flight = lane.flusher.submit(self._write_row_group, lane, table, new_key)
 
-    def _wait(self) -> None:
-        if self._in_flight is not None:
-            in_flight, self._in_flight = self._in_flight, None
+    def _wait_all(self) -> None:
+        for lane in self._lanes:
+            self._wait(lane)
+
+    @staticmethod
+    def _wait(lane: _Lane) -> None:
+        if lane.in_flight is not None:
+            in_flight, lane.in_flight = lane.in_flight, None
             in_flight.result()  # re-raises a write error here, in the caller's thread
 
-    def _write_row_group(self, table: pa.Table) -> None:
-        writer, path = self._writer()
+    def _shutdown(self) -> None:
+        for lane in self._lanes:
+            lane.flusher.shutdown()
+
+    def _write_row_group(self, lane: _Lane, table: pa.Table, new_key: str | None) -> None:
+        if new_key is not None:
+            self._close_file(lane)
+            self._open_file(lane, new_key)
+        assert lane.open is not None
+        _, path, writer, _ = lane.open
         writer.write_table(table, row_group_size=self.row_group_rows)
-        self._file_rows += table.num_rows
-        if path.stat().st_size >= self.file_bytes:
-            self._close_file()
+        lane.rows += table.num_rows
+        lane.bytes = path.stat().st_size
 
-    def _writer(self) -> tuple[pq.ParquetWriter, Path]:
-        if self._open is None:
-            key = f"{self.prefix}part-{len(self.files):05d}.parquet"
-            ctx = self.store.writing(key)
-            path = ctx.__enter__()
-            writer = pq.ParquetWriter(
-                path,
-                self.schema,
-                use_dictionary=self.dictionary_columns,
-                write_statistics=self.statistics,
-                **WRITE_OPTIONS,
-            )
-            self._open = (ctx, path, writer, key)
-            self._file_rows = 0
-        return self._open[2], self._open[1]
+    def _open_file(self, lane: _Lane, key: str) -> None:
+        ctx = self.store.writing(key)
+        path = ctx.__enter__()
+        writer = pq.ParquetWriter(
+            path,
+            self.schema,
+            use_dictionary=self.dictionary_columns,
+            write_statistics=self.statistics,
+            **WRITE_OPTIONS,
+        )
+        lane.open, lane.rows, lane.bytes = (ctx, path, writer, key), 0, 0
 
-    def _close_file(self) -> None:
-        if self._open is None:
+    def _close_file(self, lane: _Lane) -> None:
+        if lane.open is None:
             return
-        ctx, path, writer, key = self._open
+        ctx, path, writer, key = lane.open
         writer.close()
         size = path.stat().st_size
         ctx.__exit__(None, None, None)
-        self._open = None
-        self.files.append(FileEntry(key=key, rows=self._file_rows, bytes=size))
+        lane.open = None
+        self.files.append(FileEntry(key=key, rows=lane.rows, bytes=size))
 
 
 def iter_batches(

@@ -80,3 +80,70 @@ def test_statistics_only_where_asked(tmp_path: Path) -> None:
         if group.column(i).is_stats_set and group.column(i).statistics.has_min_max
     }
     assert with_stats == {"report_id", "device_id", "ts"}
+
+
+def _report_ids(store: LocalStore, key: str) -> list[list[int]]:
+    """The report ids of each row group of a stored file."""
+    pf = pq.ParquetFile(store.path(key))
+    return [
+        pf.read_row_group(i, columns=["report_id"]).column(0).to_pylist()
+        for i in range(pf.metadata.num_row_groups)
+    ]
+
+
+def test_lanes_deal_row_groups_to_files_in_turn(tmp_path: Path) -> None:
+    """Two lanes: row group k goes to file k % 2; every row is stored once; the files come back
+    in name order, numbered without gaps, each entry's rows matching its footer."""
+    store = LocalStore(str(tmp_path))
+    data = readings(50)  # 1,500 readings: 15 row groups of 100
+    with PartWriter(store, "l/", READINGS_SCHEMA, row_group_rows=100, lanes=2) as writer:
+        for start in range(0, data.num_rows, 70):  # batches that do not line up with groups
+            writer.write(data.slice(start, 70))
+        files = writer.close()
+    assert [f.key for f in files] == ["l/part-00000.parquet", "l/part-00001.parquet"]
+    groups = [_report_ids(store, f.key) for f in files]
+    assert [len(g) for g in groups] == [8, 7]
+    ids = data.column("report_id").to_pylist()
+    dealt = [ids[i * 100 : (i + 1) * 100] for i in range(15)]
+    assert groups[0] == dealt[0::2] and groups[1] == dealt[1::2]
+    assert [f.rows for f in files] == [
+        pq.ParquetFile(store.path(f.key)).metadata.num_rows for f in files
+    ]
+    assert sorted(store.path("l/").iterdir()) == [store.path(f.key) for f in files]
+
+
+def test_lanes_roll_files_with_unique_names(tmp_path: Path) -> None:
+    store = LocalStore(str(tmp_path))
+    data = readings(50)
+    with PartWriter(
+        store, "r/", READINGS_SCHEMA, row_group_rows=100, file_bytes=1, lanes=2
+    ) as writer:
+        for start in range(0, data.num_rows, 100):
+            writer.write(data.slice(start, 100))
+        files = writer.close()
+    # a file per row group when every file is full after one
+    assert [f.key for f in files] == [f"r/part-{i:05d}.parquet" for i in range(15)]
+    stored = pa.concat_tables(pq.read_table(store.path(f.key)) for f in files)
+    assert stored.column("report_id").to_pylist() == data.column("report_id").to_pylist()
+
+
+def test_lanes_keep_a_small_or_empty_day_in_one_file(tmp_path: Path) -> None:
+    store = LocalStore(str(tmp_path))
+    with PartWriter(store, "s/", READINGS_SCHEMA, lanes=2) as writer:
+        writer.write(readings(3))
+        [small] = writer.close()
+    [empty] = PartWriter(store, "e/", READINGS_SCHEMA, lanes=2).close()
+    assert (small.rows, empty.rows) == (90, 0)
+
+
+def test_an_aborted_writer_leaves_no_file_in_any_lane(tmp_path: Path) -> None:
+    store = LocalStore(str(tmp_path))
+    try:
+        with PartWriter(store, "a/", READINGS_SCHEMA, row_group_rows=100, lanes=2) as writer:
+            data = readings(20)
+            writer.write(data.slice(0, 100))
+            writer.write(data.slice(100, 100))  # a row group sent to each lane's file
+            raise RuntimeError("the caller fails")
+    except RuntimeError:
+        pass
+    assert not store.path("a/").exists() or not any(store.path("a/").iterdir())

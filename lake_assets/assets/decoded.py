@@ -56,6 +56,7 @@ from lake_assets.zones import (
 # ~180k readings (~7 MB) per batch at production sizes: small enough to keep memory flat,
 # large enough that per-batch overhead is noise.
 DECODE_BATCH_ROWS = 500
+READINGS_LANES = 2
 
 
 @asset(
@@ -157,6 +158,9 @@ def _decode_day(
             # column spans the day in each row group (report ids too, as every device reports
             # all day), so its statistics would prune nothing and cost ~25 % of the write
             statistics_columns=layout.statistics(["device_id", "ts"], files_schema),
+            # encoding a row group of readings costs about what decoding it does: two files
+            # written side by side keep both cores on the day (one file for a small day)
+            lanes=READINGS_LANES,
         ) as readings_out,
         PartWriter(
             store,
