@@ -105,14 +105,15 @@ class PartWriter:
         """Flush and store everything; returns the files written, in name order (an empty day
         has one empty file, so every day that exists in the source has a readable part)."""
         self._wait_all()
-        if self._pending or (not self.files and all(lane.open is None for lane in self._lanes)):
+        if self._pending or self._file_number == 0:  # the rest, or the empty day's one file
             self._flush_row_group(force_file=True)
             self._wait_all()
         closing = [lane.flusher.submit(self._close_file, lane) for lane in self._lanes]
         for done in closing:  # each lane stores its last file, side by side
             done.result()
         self._shutdown()
-        return sorted(self.files, key=lambda f: f.key)
+        self.files.sort(key=lambda f: f.key)
+        return self.files
 
     def abort(self) -> None:
         with suppress(Exception):  # aborting anyway: the caller's error is the one to see
