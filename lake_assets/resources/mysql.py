@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pymysql
@@ -84,14 +85,45 @@ class DayExtract:
 
 
 @dataclass
+class _Snapshot:
+    """A connection inside one day's consistent snapshot, and what was first read in it."""
+
+    conn: pymysql.connections.Connection
+    columns: list[SourceColumn]
+    fingerprint: DayFingerprint
+
+
+@dataclass
 class _Shared:
-    conn: pymysql.connections.Connection | None = None
+    """A session's connections, kept open between days, and the snapshots opened ahead."""
+
+    idle: list[pymysql.connections.Connection] = field(default_factory=list)
+    days: list[dt.date] = field(default_factory=list)  # the days to be read, in order
+    ahead: dict[dt.date, Future[_Snapshot]] = field(default_factory=dict)
+    opener: ThreadPoolExecutor | None = None
+
+    def next_day(self, day: dt.date) -> dt.date | None:
+        """The day to open ahead once `day` is being read (None: the last, or unplanned)."""
+        if day not in self.days:
+            return None
+        later = self.days[self.days.index(day) + 1 :]
+        return later[0] if later and later[0] not in self.ahead else None
 
     def close(self) -> None:
-        if self.conn is not None:
-            with suppress(Exception):
-                self.conn.close()
-            self.conn = None
+        for pending in self.ahead.values():  # opened ahead for a day no one read
+            if not pending.cancel():
+                with suppress(Exception):
+                    _close(pending.result().conn)
+        self.ahead.clear()
+        if self.opener is not None:
+            self.opener.shutdown(wait=True)
+        while self.idle:
+            _close(self.idle.pop())
+
+
+def _close(conn: pymysql.connections.Connection) -> None:
+    with suppress(Exception):
+        conn.close()
 
 
 class MySQLResource(ConfigurableResource):
@@ -128,15 +160,20 @@ class MySQLResource(ConfigurableResource):
         return f"mysql://{self.user}@{self.address}/{self.database}"
 
     @contextmanager
-    def session(self) -> Iterator[None]:
-        """Within it, `connect` hands out one connection, opened when first asked for and kept
-        open: the days of a range share it (a connection costs ~25 ms: the handshake and a
-        TLS context). A connection that saw an error is closed; the next `connect` opens a
-        new one."""
+    def session(self, days: Sequence[dt.date] = ()) -> Iterator[None]:
+        """Within it, connections are kept open between uses instead of closed (a connection
+        costs ~25 ms: the handshake and a TLS context). A connection that saw an error is
+        closed; the next `connect` opens a new one.
+
+        `days`, the days that `extract_day` will be asked for in this order, lets the session
+        open each day's snapshot ahead: while one day is read, the next day's is opened and
+        fingerprinted on a second connection (by a thread that mostly waits on the server),
+        so that the server's scan for the fingerprint overlaps the reading of the day before.
+        Each day is still read in one consistent snapshot of its own."""
         if self._shared is not None:  # already inside one
             yield
             return
-        self._shared = _Shared()
+        self._shared = _Shared(days=list(days))
         try:
             yield
         finally:
@@ -146,21 +183,25 @@ class MySQLResource(ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[pymysql.connections.Connection]:
         """A read-only, UTC, unbuffered connection with errors translated to what to fix."""
-        shared = self._shared
-        if shared is not None and shared.conn is not None:
-            conn = shared.conn
-        else:
-            conn = self._open()
-            if shared is not None:
-                shared.conn = conn
+        conn = self._take()
         try:
             yield conn
         except BaseException:
-            if shared is not None:
-                shared.conn = None
-            conn.close()
+            _close(conn)
             raise
-        if shared is None:
+        self._give_back(conn)
+
+    def _take(self) -> pymysql.connections.Connection:
+        """A session's idle connection, or a new one."""
+        if self._shared is not None:
+            with suppress(IndexError):  # another thread may take the last one first
+                return self._shared.idle.pop()
+        return self._open()
+
+    def _give_back(self, conn: pymysql.connections.Connection) -> None:
+        if self._shared is not None:
+            self._shared.idle.append(conn)
+        else:
             conn.close()
 
     def _open(self) -> pymysql.connections.Connection:
@@ -304,24 +345,51 @@ class MySQLResource(ConfigurableResource):
     @contextmanager
     def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
         """Stream one day of the source, fingerprint and rows from the same snapshot."""
-        with self.connect() as conn, self.explain_errors():
-            columns = self.table_columns(conn)
-            with conn.cursor() as cur:
-                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            try:
-                fingerprint = self.fingerprints(conn, day, day).get(day) or DayFingerprint(
-                    0, None, None, None, 0
-                )
+        snapshot = self._snapshot_of(day)
+        try:
+            with self.explain_errors():
                 zero_dates: dict[str, int] = {}
                 yield DayExtract(
                     day=day,
-                    columns=columns,
-                    fingerprint=fingerprint,
-                    batches=self._stream_day(conn, columns, day, zero_dates),
+                    columns=snapshot.columns,
+                    fingerprint=snapshot.fingerprint,
+                    batches=self._stream_day(snapshot.conn, snapshot.columns, day, zero_dates),
                     zero_dates=zero_dates,
                 )
-            finally:
-                conn.rollback()
+                snapshot.conn.rollback()  # the snapshot ends; the connection can serve again
+        except BaseException:
+            _close(snapshot.conn)
+            raise
+        self._give_back(snapshot.conn)
+
+    def _snapshot_of(self, day: dt.date) -> _Snapshot:
+        """The day's snapshot: the one the session opened ahead, or a new one; and the next
+        day of the session's plan is opened ahead while this one is read."""
+        shared = self._shared
+        pending = shared.ahead.pop(day, None) if shared is not None else None
+        snapshot = pending.result() if pending is not None else self._open_snapshot(day)
+        if shared is not None and (later := shared.next_day(day)) is not None:
+            if shared.opener is None:
+                shared.opener = ThreadPoolExecutor(1, thread_name_prefix="mysql-ahead")
+            shared.ahead[later] = shared.opener.submit(self._open_snapshot, later)
+        return snapshot
+
+    def _open_snapshot(self, day: dt.date) -> _Snapshot:
+        """A connection in a new consistent snapshot, with the columns and the day's
+        fingerprint read in it."""
+        conn = self._take()
+        try:
+            with self.explain_errors():
+                columns = self.table_columns(conn)
+                with conn.cursor() as cur:
+                    cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                fingerprint = self.fingerprints(conn, day, day).get(day) or DayFingerprint(
+                    0, None, None, None, 0
+                )
+        except BaseException:
+            _close(conn)
+            raise
+        return _Snapshot(conn, columns, fingerprint)
 
     def _stream_day(
         self,

@@ -220,3 +220,71 @@ def test_a_session_connection_that_failed_is_replaced(
             connection_id(conn)
         with mysql_resource.connect() as conn:
             assert connection_id(conn) != killed
+
+
+def _opened_ahead(resource: MySQLResource, day: dt.date) -> int:
+    """Wait until the session has opened `day`'s snapshot ahead; its connection's id."""
+    shared = resource._shared
+    assert shared is not None and day in shared.ahead, f"{day} was not opened ahead"
+    return connection_id(shared.ahead[day].result().conn)
+
+
+def _connections_to(conn: pymysql.Connection, database: str) -> int:
+    """Connections to `database`, other than `conn`."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST"
+            " WHERE DB = %s AND ID <> CONNECTION_ID()",
+            (database,),
+        )
+        [(n,)] = list(cur.fetchall())
+    return n
+
+
+@pytest.mark.mysql
+def test_the_next_day_is_opened_ahead_in_a_snapshot_of_its_own(
+    seeded: pymysql.Connection, mysql_resource: MySQLResource, source_db: str
+) -> None:
+    """While a session's day is read, the next day of its plan is opened ahead on a second
+    connection: its fingerprint and its rows come from that one snapshot, which a row
+    committed after it was opened is in neither of; the day after is opened ahead in turn,
+    on the connection the first day gave back. Nothing stays open after the session."""
+    second_day, third_day = DAY + dt.timedelta(1), DAY + dt.timedelta(2)
+    before = _connections_to(seeded, source_db)
+    with mysql_resource.session([DAY, second_day, third_day]):
+        with mysql_resource.extract_day(DAY) as first:
+            second_id = _opened_ahead(mysql_resource, second_day)
+            assert sum(b.num_rows for b in first.batches) == first.fingerprint.rows == 3
+        [given_back] = mysql_resource._shared.idle
+        insert(seeded, [(101, 12, second_day, "2026-01-03 05:00", "2026-01-03 05:00", "late")])
+        with mysql_resource.extract_day(second_day) as second:
+            rows = pa.Table.from_batches(list(second.batches))
+            third_id = _opened_ahead(mysql_resource, third_day)
+        assert second.fingerprint.rows == rows.num_rows == 1  # not the late row
+        assert [int(i) for i in rows.column("id").to_pylist()] == [3]
+        assert third_id == connection_id(given_back) != second_id
+        with mysql_resource.extract_day(second_day) as again:  # not planned: a new snapshot
+            assert sum(b.num_rows for b in again.batches) == again.fingerprint.rows == 2
+    assert _connections_to(seeded, source_db) == before
+
+
+@pytest.mark.mysql
+def test_a_day_opened_ahead_that_fails_fails_that_day_and_nothing_stays_open(
+    seeded: pymysql.Connection, mysql_resource: MySQLResource, source_db: str
+) -> None:
+    """The server drops the connection a day was opened ahead on: that day fails as a lost
+    connection (a retry), not the day being read; and a day opened ahead but never read
+    (the run stopped before it) has its connection closed with the session."""
+    days = [DAY + dt.timedelta(i) for i in range(3)]
+    before = _connections_to(seeded, source_db)
+    with mysql_resource.session(days):
+        with mysql_resource.extract_day(days[0]) as first:
+            killed = _opened_ahead(mysql_resource, days[1])
+            with seeded.cursor() as cur:
+                cur.execute(f"KILL {killed}")
+            assert sum(b.num_rows for b in first.batches) == 3
+        with pytest.raises(SourceError) as info, mysql_resource.extract_day(days[1]) as second:
+            list(second.batches)
+        assert info.value.allow_retries, str(info.value)
+        assert _opened_ahead(mysql_resource, days[2]) != killed
+    assert _connections_to(seeded, source_db) == before
