@@ -42,6 +42,7 @@ _NO_SUCH_TABLE = 1146
 _TRANSIENT = {2006, 2013, 1205, 1213}
 _CANNOT_CONNECT_NOW = 2003
 FIRST_BATCH_ROWS = 1  # measures the width of a row before fetching many
+DAYS_AHEAD = 2  # a range's days opened (snapshot, fingerprint, query sent) before their turn
 
 
 class SourceError(ExplainedFailure):
@@ -91,6 +92,7 @@ class _Snapshot:
     conn: pymysql.connections.Connection
     columns: list[SourceColumn]
     fingerprint: DayFingerprint
+    rows: SSCursor  # the day's SELECT, sent: the server sorts and sends while we wait elsewhere
 
 
 @dataclass
@@ -102,12 +104,13 @@ class _Shared:
     ahead: dict[dt.date, Future[_Snapshot]] = field(default_factory=dict)
     opener: ThreadPoolExecutor | None = None
 
-    def next_day(self, day: dt.date) -> dt.date | None:
-        """The day to open ahead once `day` is being read (None: the last, or unplanned)."""
+    def to_open(self, day: dt.date) -> list[dt.date]:
+        """The days to open ahead once `day` is being read: up to DAYS_AHEAD that follow it
+        in the plan, and are not open yet."""
         if day not in self.days:
-            return None
-        later = self.days[self.days.index(day) + 1 :]
-        return later[0] if later and later[0] not in self.ahead else None
+            return []
+        i = self.days.index(day) + 1
+        return [d for d in self.days[i : i + DAYS_AHEAD] if d not in self.ahead]
 
     def close(self) -> None:
         for pending in self.ahead.values():  # opened ahead for a day no one read
@@ -122,6 +125,8 @@ class _Shared:
 
 
 def _close(conn: pymysql.connections.Connection) -> None:
+    if isinstance(conn, _Connection):
+        conn.abandon_result()
     with suppress(Exception):
         conn.close()
 
@@ -166,10 +171,12 @@ class MySQLResource(ConfigurableResource):
         closed; the next `connect` opens a new one.
 
         `days`, the days that `extract_day` will be asked for in this order, lets the session
-        open each day's snapshot ahead: while one day is read, the next day's is opened and
-        fingerprinted on a second connection (by a thread that mostly waits on the server),
-        so that the server's scan for the fingerprint overlaps the reading of the day before.
-        Each day is still read in one consistent snapshot of its own."""
+        open days ahead: while one day is read, the next DAYS_AHEAD days are each opened on a
+        connection of their own (snapshot, fingerprint, and the rows' query sent), by threads
+        that mostly wait on the server, so that the server's work for a day (scanning it for
+        the fingerprint, sorting it) overlaps the client's reading of the day before
+        (0.245 -> 0.150 s a production day). Each day is still read in one consistent
+        snapshot of its own."""
         if self._shared is not None:  # already inside one
             yield
             return
@@ -353,7 +360,7 @@ class MySQLResource(ConfigurableResource):
                     day=day,
                     columns=snapshot.columns,
                     fingerprint=snapshot.fingerprint,
-                    batches=self._stream_day(snapshot.conn, snapshot.columns, day, zero_dates),
+                    batches=self._batches(snapshot.rows, snapshot.columns, zero_dates),
                     zero_dates=zero_dates,
                 )
                 snapshot.conn.rollback()  # the snapshot ends; the connection can serve again
@@ -368,15 +375,15 @@ class MySQLResource(ConfigurableResource):
         shared = self._shared
         pending = shared.ahead.pop(day, None) if shared is not None else None
         snapshot = pending.result() if pending is not None else self._open_snapshot(day)
-        if shared is not None and (later := shared.next_day(day)) is not None:
-            if shared.opener is None:
-                shared.opener = ThreadPoolExecutor(1, thread_name_prefix="mysql-ahead")
+        for later in shared.to_open(day) if shared is not None else []:
+            if shared.opener is None:  # one thread: the days open one after the other
+                shared.opener = ThreadPoolExecutor(DAYS_AHEAD, thread_name_prefix="mysql-ahead")
             shared.ahead[later] = shared.opener.submit(self._open_snapshot, later)
         return snapshot
 
     def _open_snapshot(self, day: dt.date) -> _Snapshot:
         """A connection in a new consistent snapshot, with the columns and the day's
-        fingerprint read in it."""
+        fingerprint read in it, and the day's rows asked for."""
         conn = self._take()
         try:
             with self.explain_errors():
@@ -386,23 +393,22 @@ class MySQLResource(ConfigurableResource):
                 fingerprint = self.fingerprints(conn, day, day).get(day) or DayFingerprint(
                     0, None, None, None, 0
                 )
+                rows = self._select_day(conn, columns, day)
         except BaseException:
             _close(conn)
             raise
-        return _Snapshot(conn, columns, fingerprint)
+        return _Snapshot(conn, columns, fingerprint, rows)
 
-    def _stream_day(
-        self,
-        conn: pymysql.connections.Connection,
-        columns: list[SourceColumn],
-        day: dt.date,
-        zero_dates: dict[str, int],
-    ) -> Iterator[pa.RecordBatch]:
-        """The day's rows, selected as any daily copy's are (copies/sql.py)."""
+    def _select_day(
+        self, conn: pymysql.connections.Connection, columns: list[SourceColumn], day: dt.date
+    ) -> SSCursor:
+        """The day's rows, selected as any daily copy's are (copies/sql.py): the query sent,
+        its rows not yet read."""
         [date_column] = [c for c in columns if c.name == DATE_COLUMN]
         window = day_window(date_column, day, "UTC")  # a DATE column: the timezone is unused
-        sql = select_sql(SOURCE_TABLE, columns, window, REPORTS.sort_by)
-        return self.stream(conn, columns, sql, window.args, zero_dates)
+        cur = conn.cursor()
+        cur.execute(select_sql(SOURCE_TABLE, columns, window, REPORTS.sort_by), window.args)
+        return cur
 
     def stream(
         self,
@@ -415,10 +421,18 @@ class MySQLResource(ConfigurableResource):
         """The rows of `sql`, which selects `columns` in order, as Arrow batches of about
         `batch_bytes` (at most `batch_rows` rows; the first, small, batch measures the rows'
         width); zero dates become null and are counted into `zero_dates`."""
+        with self.explain_errors():
+            cur = conn.cursor()
+            cur.execute(sql, args)
+        return self._batches(cur, columns, zero_dates)
+
+    def _batches(
+        self, cur: SSCursor, columns: list[SourceColumn], zero_dates: dict[str, int]
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of an executed query, read as `stream` says."""
         schema = schema_of(columns)
         size = min(FIRST_BATCH_ROWS, self.batch_rows)
-        with self.explain_errors(), conn.cursor() as cur:
-            cur.execute(sql, args)
+        with self.explain_errors(), cur:
             while rows := cur.fetchmany(size):
                 arrays = []
                 for col, values in zip(columns, zip(*rows, strict=True), strict=True):
@@ -440,7 +454,8 @@ class MySQLResource(ConfigurableResource):
 
 
 class _Connection(pymysql.connections.Connection):
-    """pymysql's connection, whose TLS context is built once per process.
+    """pymysql's connection, whose TLS context is built once per process, and which can be
+    closed with a result left unread (a day opened ahead and not read, or a failed one).
 
     With no TLS settings given, pymysql tries TLS if the server offers it and verifies nothing
     (its PREFERRED mode), yet builds a new context for every connection, loading the system's
@@ -454,6 +469,14 @@ class _Connection(pymysql.connections.Connection):
         if not _PREFERRED_TLS:  # two threads may both build one: either serves
             _PREFERRED_TLS.append(super()._create_ssl_ctx(sslp))
         return _PREFERRED_TLS[0]
+
+    def abandon_result(self) -> None:
+        """Forget an unbuffered result not read to its end, before closing: pymysql would
+        otherwise read the rest of it when its cursor or result is collected, from a socket
+        by then closed (an error printed from a destructor)."""
+        if self._result is not None:
+            self._result.unbuffered_active = False
+            self._result = None
 
 
 _PREFERRED_TLS: list[ssl.SSLContext] = []

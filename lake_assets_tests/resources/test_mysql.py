@@ -10,7 +10,7 @@ import pyarrow as pa
 import pymysql
 import pytest
 
-from lake_assets.resources.mysql import MySQLResource, SourceError
+from lake_assets.resources.mysql import DAYS_AHEAD, MySQLResource, SourceError
 
 DAY = dt.date(2026, 1, 2)
 
@@ -223,10 +223,11 @@ def test_a_session_connection_that_failed_is_replaced(
 
 
 def _opened_ahead(resource: MySQLResource, day: dt.date) -> int:
-    """Wait until the session has opened `day`'s snapshot ahead; its connection's id."""
+    """Wait until the session has opened `day`'s snapshot ahead; its connection's id (from
+    the handshake: a query would read the day's rows away)."""
     shared = resource._shared
     assert shared is not None and day in shared.ahead, f"{day} was not opened ahead"
-    return connection_id(shared.ahead[day].result().conn)
+    return shared.ahead[day].result().conn.thread_id()
 
 
 def _connections_to(conn: pymysql.Connection, database: str) -> int:
@@ -242,28 +243,32 @@ def _connections_to(conn: pymysql.Connection, database: str) -> int:
 
 
 @pytest.mark.mysql
-def test_the_next_day_is_opened_ahead_in_a_snapshot_of_its_own(
+def test_the_next_days_are_opened_ahead_each_in_a_snapshot_of_its_own(
     seeded: pymysql.Connection, mysql_resource: MySQLResource, source_db: str
 ) -> None:
-    """While a session's day is read, the next day of its plan is opened ahead on a second
-    connection: its fingerprint and its rows come from that one snapshot, which a row
-    committed after it was opened is in neither of; the day after is opened ahead in turn,
-    on the connection the first day gave back. Nothing stays open after the session."""
-    second_day, third_day = DAY + dt.timedelta(1), DAY + dt.timedelta(2)
+    """While a session's day is read, the next DAYS_AHEAD days of its plan are opened ahead,
+    each on a connection of its own: its fingerprint and its rows come from that one
+    snapshot, which a row committed after it was opened is in neither of. Connections are
+    reused (never more than DAYS_AHEAD + 1), and nothing stays open after the session."""
+    days = [DAY + dt.timedelta(i) for i in range(DAYS_AHEAD + 3)]
     before = _connections_to(seeded, source_db)
-    with mysql_resource.session([DAY, second_day, third_day]):
-        with mysql_resource.extract_day(DAY) as first:
-            second_id = _opened_ahead(mysql_resource, second_day)
+    with mysql_resource.session(days):
+        with mysql_resource.extract_day(days[0]) as first:
+            assert sorted(mysql_resource._shared.ahead) == days[1 : 1 + DAYS_AHEAD]
+            opened = _opened_ahead(mysql_resource, days[1])
             assert sum(b.num_rows for b in first.batches) == first.fingerprint.rows == 3
-        [given_back] = mysql_resource._shared.idle
-        insert(seeded, [(101, 12, second_day, "2026-01-03 05:00", "2026-01-03 05:00", "late")])
-        with mysql_resource.extract_day(second_day) as second:
+        insert(seeded, [(101, 12, days[1], "2026-01-03 05:00", "2026-01-03 05:00", "late")])
+        with mysql_resource.extract_day(days[1]) as second:
             rows = pa.Table.from_batches(list(second.batches))
-            third_id = _opened_ahead(mysql_resource, third_day)
+            assert sorted(mysql_resource._shared.ahead) == days[2 : 2 + DAYS_AHEAD]
+            assert _opened_ahead(mysql_resource, days[1 + DAYS_AHEAD]) != opened
         assert second.fingerprint.rows == rows.num_rows == 1  # not the late row
         assert [int(i) for i in rows.column("id").to_pylist()] == [3]
-        assert third_id == connection_id(given_back) != second_id
-        with mysql_resource.extract_day(second_day) as again:  # not planned: a new snapshot
+        for day in days[2:]:
+            with mysql_resource.extract_day(day) as later:
+                assert sum(b.num_rows for b in later.batches) == later.fingerprint.rows
+        assert _connections_to(seeded, source_db) - before <= DAYS_AHEAD + 1
+        with mysql_resource.extract_day(days[1]) as again:  # not planned: a new snapshot
             assert sum(b.num_rows for b in again.batches) == again.fingerprint.rows == 2
     assert _connections_to(seeded, source_db) == before
 
