@@ -13,17 +13,20 @@ plain Parquet types: strings, UTC timestamps in ms/µs, decimals).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lake_assets.resources.lake import LakeStore
 from lake_assets.zones import FileEntry
+
+T = TypeVar("T")
 
 ROW_GROUP_ROWS = 512 * 1024  # ~19 MB of readings in memory; 10 row groups per production day
 # 16 MB: a row group of wide rows (raw reports, ~1 KB each) is cut by bytes, so a day ten times
@@ -201,9 +204,40 @@ class PartWriter:
 
 
 def iter_batches(
-    store: LakeStore, keys: list[str], columns: list[str] | None = None, batch_rows: int = 65_536
+    store: LakeStore,
+    keys: list[str],
+    columns: list[str] | None = None,
+    batch_rows: int = 65_536,
+    *,
+    read_ahead: bool = False,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream the record batches of several Parquet objects, one file open at a time."""
+    """Stream the record batches of several Parquet objects, one file open at a time. With
+    `read_ahead`, a thread reads (and decompresses) the next batch while the caller works on
+    this one: one batch more in memory."""
+    batches = _iter_batches(store, keys, columns, batch_rows)
+    return _read_ahead(batches) if read_ahead else batches
+
+
+def _read_ahead(items: Generator[T, None, None]) -> Iterator[T]:
+    """The items of `items`, each next one computed by a thread while the caller holds this
+    one. Stopping early (an error in the caller) waits for the item in progress, then closes
+    `items`."""
+    end = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
+        try:
+            pending = reader.submit(next, items, end)
+            while (item := pending.result()) is not end:
+                pending = reader.submit(next, items, end)
+                yield item  # type: ignore[misc]
+        finally:
+            with suppress(Exception):  # stopped early: the caller's error is the one to see
+                pending.result()
+            items.close()
+
+
+def _iter_batches(
+    store: LakeStore, keys: list[str], columns: list[str] | None, batch_rows: int
+) -> Generator[pa.RecordBatch, None, None]:
     for key in keys:
         with store.reading(key) as path:
             # no pre-buffering: it would read every row group's columns of the file at once

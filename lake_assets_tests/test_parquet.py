@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from lake_assets.codec import READINGS_SCHEMA, decode_reports
 from lake_assets.codec.encode import encode_report
-from lake_assets.parquet import PartWriter
+from lake_assets.parquet import PartWriter, iter_batches
 from lake_assets.resources.lake import LocalStore
 
 
@@ -147,3 +151,62 @@ def test_an_aborted_writer_leaves_no_file_in_any_lane(tmp_path: Path) -> None:
     except RuntimeError:
         pass
     assert not store.path("a/").exists() or not any(store.path("a/").iterdir())
+
+
+class CountingStore(LocalStore):
+    """Records which objects are open for reading."""
+
+    open_now: set[str]
+
+    @contextmanager
+    def reading(self, key: str) -> Iterator[Path]:
+        self.open_now.add(key)
+        try:
+            yield self.path(key)
+        finally:
+            self.open_now.discard(key)
+
+
+def _two_files(tmp_path: Path) -> tuple[CountingStore, list[str]]:
+    store = CountingStore(str(tmp_path))
+    store.open_now = set()
+    writer = PartWriter(store, "data/x/", READINGS_SCHEMA, row_group_rows=100, file_bytes=1)
+    for _ in range(4):
+        writer.write(readings(10))  # 300 readings per call; every row group a new file
+    return store, [f.key for f in writer.close()]
+
+
+def _readers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("read-ahead")]
+
+
+def test_reading_ahead_yields_the_same_batches(tmp_path: Path) -> None:
+    store, keys = _two_files(tmp_path)
+    assert len(keys) > 2
+    plain = list(iter_batches(store, keys, batch_rows=70))
+    ahead = list(iter_batches(store, keys, batch_rows=70, read_ahead=True))
+    assert [b.num_rows for b in ahead] == [b.num_rows for b in plain]
+    assert pa.Table.from_batches(ahead).equals(pa.Table.from_batches(plain))
+    assert not store.open_now and not _readers()
+
+
+def test_stopping_while_reading_ahead_closes_the_file_and_the_reader(tmp_path: Path) -> None:
+    """The caller fails on the first batch while the thread has read the next one: the file
+    being read is closed and no reader thread is left behind."""
+    store, keys = _two_files(tmp_path)
+    batches = iter_batches(store, keys, batch_rows=70, read_ahead=True)
+    with pytest.raises(RuntimeError, match="the caller's"):
+        for _ in batches:
+            assert store.open_now == {keys[0]}
+            raise RuntimeError("the caller's error")
+    batches.close()  # what the caller's frame going away does
+    assert not store.open_now and not _readers()
+
+
+def test_an_error_reading_ahead_reaches_the_caller(tmp_path: Path) -> None:
+    store, keys = _two_files(tmp_path)
+    store.path(keys[1]).write_bytes(b"not parquet")
+    with pytest.raises(pa.ArrowInvalid):
+        for _ in iter_batches(store, keys, batch_rows=70, read_ahead=True):
+            pass
+    assert not store.open_now and not _readers()

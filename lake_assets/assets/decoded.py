@@ -171,7 +171,10 @@ def _decode_day(
     ):
         keys = [f.key for f in raw.files]
         with _raw_replaced_meanwhile(store, day, raw):
-            batches = iter_batches(store, keys, ["id", "device_id", "encoded"], DECODE_BATCH_ROWS)
+            # the next batch is read and decompressed while this one is decoded
+            batches = iter_batches(
+                store, keys, ["id", "device_id", "encoded"], DECODE_BATCH_ROWS, read_ahead=True
+            )
             for batch in batches:
                 decoded = decode_reports(batch["id"], batch["device_id"], batch["encoded"])
                 readings_out.write(layout.rows(decoded.readings, files_schema, day))

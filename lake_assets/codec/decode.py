@@ -350,7 +350,7 @@ def _table(
     total = len(codes)
     unknown = ~_KNOWN[codes]
     columns = [
-        ids_to_arrow(np.repeat(report_id, per_row)),
+        ids_to_arrow(report_id, repeats=per_row),
         pa.array(np.repeat(device_id, per_row), pa.int64()),
         pa.Array.from_buffers(TS_TYPE, total, [None, pa.py_buffer(ts_ms)]),
         pa.DictionaryArray.from_arrays(pa.array(codes), _CHANNEL_DICT),

@@ -30,8 +30,11 @@ def ids_to_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     raise TypeError(f"ids must be integers or decimal(20,0), not {arr.type}")
 
 
-def ids_to_arrow(ids: np.ndarray) -> pa.Array:
-    """decimal(20,0) ids from uint64, built in place (no per-value conversion)."""
+def ids_to_arrow(ids: np.ndarray, repeats: np.ndarray | None = None) -> pa.Array:
+    """decimal(20,0) ids from uint64, built in place (no per-value conversion); with
+    `repeats`, each id that many times (a report's id on each of its readings), in one pass."""
     words = np.zeros((len(ids), 2), dtype="<u8")
     words[:, 0] = ids
-    return pa.Array.from_buffers(ID_TYPE, len(ids), [None, pa.py_buffer(words)])
+    if repeats is not None:
+        words = np.repeat(words, repeats, axis=0)
+    return pa.Array.from_buffers(ID_TYPE, len(words), [None, pa.py_buffer(words)])
