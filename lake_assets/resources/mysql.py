@@ -371,12 +371,12 @@ class MySQLResource(ConfigurableResource):
 
     def _snapshot_of(self, day: dt.date) -> _Snapshot:
         """The day's snapshot: the one the session opened ahead, or a new one; and the next
-        day of the session's plan is opened ahead while this one is read."""
+        DAYS_AHEAD days of the session's plan are opened ahead while this one is read."""
         shared = self._shared
         pending = shared.ahead.pop(day, None) if shared is not None else None
         snapshot = pending.result() if pending is not None else self._open_snapshot(day)
         for later in shared.to_open(day) if shared is not None else []:
-            if shared.opener is None:  # one thread: the days open one after the other
+            if shared.opener is None:  # a thread per day ahead: they open side by side
                 shared.opener = ThreadPoolExecutor(DAYS_AHEAD, thread_name_prefix="mysql-ahead")
             shared.ahead[later] = shared.opener.submit(self._open_snapshot, later)
         return snapshot
@@ -420,11 +420,12 @@ class MySQLResource(ConfigurableResource):
     ) -> Iterator[pa.RecordBatch]:
         """The rows of `sql`, which selects `columns` in order, as Arrow batches of about
         `batch_bytes` (at most `batch_rows` rows; the first, small, batch measures the rows'
-        width); zero dates become null and are counted into `zero_dates`."""
+        width); zero dates become null and are counted into `zero_dates`. The query is sent
+        when the first batch is asked for."""
         with self.explain_errors():
             cur = conn.cursor()
             cur.execute(sql, args)
-        return self._batches(cur, columns, zero_dates)
+        yield from self._batches(cur, columns, zero_dates)
 
     def _batches(
         self, cur: SSCursor, columns: list[SourceColumn], zero_dates: dict[str, int]
