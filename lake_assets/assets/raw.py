@@ -49,7 +49,7 @@ def raw_reports(
     store = lake.store()
     days = run_days(context)
     context.log.info(f"extracting {len(days)} day(s) from {mysql.describe()}")
-    # each day in its own snapshot; the next day's is opened while one is read
+    # each day in its own snapshot; the next days are opened while one is read
     with mysql.session(days):
         manifests = [extract_day(context, mysql, store, day) for day in days]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -112,6 +112,12 @@ class _Shared:
         i = self.days.index(day) + 1
         return [d for d in self.days[i : i + DAYS_AHEAD] if d not in self.ahead]
 
+    def open_ahead(self, day: dt.date, open_snapshot: Callable[[dt.date], _Snapshot]) -> None:
+        """Open `day` in the background, by a thread per day ahead (they open side by side)."""
+        if self.opener is None:
+            self.opener = ThreadPoolExecutor(DAYS_AHEAD, thread_name_prefix="mysql-ahead")
+        self.ahead[day] = self.opener.submit(open_snapshot, day)
+
     def close(self) -> None:
         for pending in self.ahead.values():  # opened ahead for a day no one read
             if not pending.cancel():
@@ -190,7 +196,14 @@ class MySQLResource(ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[pymysql.connections.Connection]:
         """A read-only, UTC, unbuffered connection with errors translated to what to fix."""
-        conn = self._take()
+        with self._holding(self._take()) as conn:
+            yield conn
+
+    @contextmanager
+    def _holding(
+        self, conn: pymysql.connections.Connection
+    ) -> Iterator[pymysql.connections.Connection]:
+        """Use `conn`: closed if the block fails, given back (to the session) if it does not."""
         try:
             yield conn
         except BaseException:
@@ -353,32 +366,27 @@ class MySQLResource(ConfigurableResource):
     def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
         """Stream one day of the source, fingerprint and rows from the same snapshot."""
         snapshot = self._snapshot_of(day)
-        try:
-            with self.explain_errors():
-                zero_dates: dict[str, int] = {}
-                yield DayExtract(
-                    day=day,
-                    columns=snapshot.columns,
-                    fingerprint=snapshot.fingerprint,
-                    batches=self._batches(snapshot.rows, snapshot.columns, zero_dates),
-                    zero_dates=zero_dates,
-                )
-                snapshot.conn.rollback()  # the snapshot ends; the connection can serve again
-        except BaseException:
-            _close(snapshot.conn)
-            raise
-        self._give_back(snapshot.conn)
+        with self._holding(snapshot.conn) as conn, self.explain_errors():
+            zero_dates: dict[str, int] = {}
+            yield DayExtract(
+                day=day,
+                columns=snapshot.columns,
+                fingerprint=snapshot.fingerprint,
+                batches=self._batches(snapshot.rows, snapshot.columns, zero_dates),
+                zero_dates=zero_dates,
+            )
+            conn.rollback()  # the snapshot ends; the connection can serve again
 
     def _snapshot_of(self, day: dt.date) -> _Snapshot:
         """The day's snapshot: the one the session opened ahead, or a new one; and the next
         DAYS_AHEAD days of the session's plan are opened ahead while this one is read."""
         shared = self._shared
-        pending = shared.ahead.pop(day, None) if shared is not None else None
+        if shared is None:
+            return self._open_snapshot(day)
+        pending = shared.ahead.pop(day, None)
         snapshot = pending.result() if pending is not None else self._open_snapshot(day)
-        for later in shared.to_open(day) if shared is not None else []:
-            if shared.opener is None:  # a thread per day ahead: they open side by side
-                shared.opener = ThreadPoolExecutor(DAYS_AHEAD, thread_name_prefix="mysql-ahead")
-            shared.ahead[later] = shared.opener.submit(self._open_snapshot, later)
+        for later in shared.to_open(day):
+            shared.open_ahead(later, self._open_snapshot)
         return snapshot
 
     def _open_snapshot(self, day: dt.date) -> _Snapshot:
