@@ -167,7 +167,8 @@ class CountingStore(LocalStore):
             self.open_now.discard(key)
 
 
-def _two_files(tmp_path: Path) -> tuple[CountingStore, list[str]]:
+def _many_files(tmp_path: Path) -> tuple[CountingStore, list[str]]:
+    """Readings written a row group per file (file_bytes=1): reading crosses files."""
     store = CountingStore(str(tmp_path))
     store.open_now = set()
     writer = PartWriter(store, "data/x/", READINGS_SCHEMA, row_group_rows=100, file_bytes=1)
@@ -181,7 +182,7 @@ def _readers() -> list[str]:
 
 
 def test_reading_ahead_yields_the_same_batches(tmp_path: Path) -> None:
-    store, keys = _two_files(tmp_path)
+    store, keys = _many_files(tmp_path)
     assert len(keys) > 2
     plain = list(iter_batches(store, keys, batch_rows=70))
     ahead = list(iter_batches(store, keys, batch_rows=70, read_ahead=True))
@@ -193,7 +194,7 @@ def test_reading_ahead_yields_the_same_batches(tmp_path: Path) -> None:
 def test_stopping_while_reading_ahead_closes_the_file_and_the_reader(tmp_path: Path) -> None:
     """The caller fails on the first batch while the thread has read the next one: the file
     being read is closed and no reader thread is left behind."""
-    store, keys = _two_files(tmp_path)
+    store, keys = _many_files(tmp_path)
     batches = iter_batches(store, keys, batch_rows=70, read_ahead=True)
     with pytest.raises(RuntimeError, match="the caller's"):
         for _ in batches:
@@ -204,7 +205,7 @@ def test_stopping_while_reading_ahead_closes_the_file_and_the_reader(tmp_path: P
 
 
 def test_an_error_reading_ahead_reaches_the_caller(tmp_path: Path) -> None:
-    store, keys = _two_files(tmp_path)
+    store, keys = _many_files(tmp_path)
     store.path(keys[1]).write_bytes(b"not parquet")
     with pytest.raises(pa.ArrowInvalid):
         for _ in iter_batches(store, keys, batch_rows=70, read_ahead=True):
