@@ -149,7 +149,10 @@ class FakeMySQL(MySQLResource):
             checksum ^= zlib.crc32(f"{r[0]}|{stamp}".encode())
         if self.drop_a_row and rows:
             columns = [c[:-1] for c in columns]
-        arrays = [c.to_arrow(v)[0] for c, v in zip(CONTRACT_COLUMNS, columns, strict=True)]
+        arrays = [  # each value as the text MySQL would send
+            c.to_arrow(pa.array([None if x is None else str(x) for x in v], pa.string()))[0]
+            for c, v in zip(CONTRACT_COLUMNS, columns, strict=True)
+        ]
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema_of(CONTRACT_COLUMNS))
         fingerprint = DayFingerprint(
             rows=len(rows),

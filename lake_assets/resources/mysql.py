@@ -18,6 +18,7 @@ from pymysql.cursors import SSCursor
 
 from lake_assets.copies.sql import day_window, select_sql
 from lake_assets.errors import ExplainedFailure
+from lake_assets.resources.mysql_rows import fetch_text_columns
 from lake_assets.resources.mysql_types import TEXT_DECODERS, SourceColumn, schema_of
 from lake_assets.tables import REPORTS
 
@@ -442,10 +443,10 @@ class MySQLResource(ConfigurableResource):
         schema = schema_of(columns)
         size = min(FIRST_BATCH_ROWS, self.batch_rows)
         with self.explain_errors(), cur:
-            while rows := cur.fetchmany(size):
+            while texts := fetch_text_columns(cur, size, len(columns)):
                 arrays = []
-                for col, values in zip(columns, zip(*rows, strict=True), strict=True):
-                    array, zeros = col.to_arrow(values)
+                for col, text in zip(columns, texts, strict=True):
+                    array, zeros = col.to_arrow(text)
                     if zeros:
                         zero_dates[col.name] = zero_dates.get(col.name, 0) + zeros
                     arrays.append(array)

@@ -2,8 +2,8 @@
 
 Types are declared from the table definition, never inferred from a batch, so every day of a
 table has the same Parquet schema and Athena never sees a partition schema mismatch.
-Temporal and decimal values arrive from pymysql as text (see `TEXT_DECODERS`) and are cast by
-Arrow per column, which is both exact and much faster than building Python objects.
+Every value is read as the text the server sent (mysql_rows.py) and cast by Arrow per column,
+which is both exact and much faster than building Python objects.
 """
 
 from __future__ import annotations
@@ -143,15 +143,18 @@ class SourceColumn:
         legacy tables), and they have no value in any calendar, so they become null."""
         return pa.field(self.name, self.arrow_type, nullable=self.nullable or self.temporal)
 
-    def to_arrow(self, values: Sequence[object]) -> tuple[pa.Array, int]:
-        """Arrow array of this column's fetched values, and how many zero dates became null."""
+    def to_arrow(self, text: pa.Array) -> tuple[pa.Array, int]:
+        """Arrow array of this column's values from their text as the server sent it (binary or
+        string, null for NULL; see mysql_rows.py), and how many zero dates became null."""
         target = self.arrow_type
-        if self._unsigned_64:
-            return pa.array(values, pa.uint64()).cast(target), 0
-        if pa.types.is_boolean(target):
-            return pa.array(values, pa.int64()).cast(target), 0
+        if pa.types.is_binary(target):
+            return text.cast(target), 0
+        text = text.cast(pa.string())  # a text column's bytes are UTF-8: the session's charset
+        if pa.types.is_boolean(target):  # BIT(1), selected as its integer
+            return text.cast(pa.int64()).cast(target), 0
+        if pa.types.is_float32(target):  # FLOAT, selected as DOUBLE: its value exactly
+            return text.cast(pa.float64()).cast(target), 0
         if pa.types.is_date(target) or pa.types.is_timestamp(target):
-            text = pa.array(values, pa.string())
             zero = pc.fill_null(pc.starts_with(text, "0000-00-00"), False)
             zeros = pc.sum(zero).as_py() or 0
             if zeros:
@@ -159,9 +162,8 @@ class SourceColumn:
             if pa.types.is_date(target):
                 return text.cast(target), zeros
             return text.cast(pa.timestamp(target.unit)).cast(target), zeros
-        if pa.types.is_decimal(target):
-            return pa.array(values, pa.string()).cast(target), 0
-        return pa.array(values, target), 0
+        # integers (BIGINT UNSIGNED and BIT(64) into decimal(20,0)), decimals, doubles, text
+        return text.cast(target), 0
 
 
 def schema_of(columns: Sequence[SourceColumn]) -> pa.Schema:

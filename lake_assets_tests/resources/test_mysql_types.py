@@ -40,17 +40,17 @@ def test_declared_types(column: SourceColumn, arrow_type: pa.DataType) -> None:
 
 def test_zero_dates_become_null_and_are_counted() -> None:
     array, zeros = col("datetime", datetime_precision=0).to_arrow(
-        ["2026-01-01 10:00:00", "0000-00-00 00:00:00", None]
+        pa.array([b"2026-01-01 10:00:00", b"0000-00-00 00:00:00", None])
     )
     assert zeros == 1
     assert array.to_pylist() == [dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC), None, None]
-    dates, zeros = col("date").to_arrow(["0000-00-00", "2026-02-03"])
+    dates, zeros = col("date").to_arrow(pa.array([b"0000-00-00", b"2026-02-03"]))
     assert (zeros, dates.to_pylist()) == (1, [None, dt.date(2026, 2, 3)])
 
 
 def test_decimals_stay_exact() -> None:
     column = col("decimal", numeric_precision=20, numeric_scale=6)
-    array, _ = column.to_arrow(["12345678901234.123456", "-0.000001"])
+    array, _ = column.to_arrow(pa.array([b"12345678901234.123456", b"-0.000001"]))
     assert array.to_pylist() == [
         decimal.Decimal("12345678901234.123456"),
         decimal.Decimal("-0.000001"),
