@@ -5,6 +5,7 @@ the real server."""
 from __future__ import annotations
 
 from contextlib import closing
+from unittest import mock
 
 import pymysql
 import pytest
@@ -14,6 +15,7 @@ from pymysql import converters
 from pymysql.cursors import SSCursor
 from pymysql.protocol import MysqlPacket
 
+from lake_assets.resources import mysql_rows
 from lake_assets.resources.mysql_rows import fetch_text_columns, split_columns
 
 
@@ -46,13 +48,17 @@ VALUE = st.one_of(
 )
 
 
-@given(st.integers(1, 6).flatmap(lambda n: st.lists(st.lists(VALUE, min_size=n, max_size=n))))
-def test_values_are_the_ones_pymysql_reads(rows: list[list[bytes | None]]) -> None:
+@given(
+    st.integers(1, 6).flatmap(lambda n: st.lists(st.lists(VALUE, min_size=n, max_size=n))),
+    st.sampled_from([0, 64, 2**62]),  # every column copied a slice each, as is, gathered
+)
+def test_values_are_the_ones_pymysql_reads(rows: list[list[bytes | None]], gather: int) -> None:
     if not rows:
         return
     n_columns = len(rows[0])
     payloads = [b"".join(length_encoded(v) for v in row) for row in rows]
-    columns = split_columns(payloads, n_columns)
+    with mock.patch.object(mysql_rows, "_GATHER_BYTES_PER_VALUE", gather):
+        columns = split_columns(payloads, n_columns)
     got = [list(r) for r in zip(*(c.to_pylist() for c in columns), strict=True)]
     assert got == [pymysql_values(p, n_columns) for p in payloads] == rows
 
