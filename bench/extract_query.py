@@ -1,6 +1,7 @@
 """Extraction strategy for a range run: one streamed `date_start BETWEEN` query split by day
 on the client, or one query per day (each in its own consistent snapshot)? Both stream the
-same production rows through pymysql's unbuffered cursor with the pipeline's text decoders.
+same production rows through pymysql's unbuffered cursor and its own row parsing (the
+strategies are compared, not the parsers; the pipeline parses rows with mysql_rows.py).
 
 Run after `bench/pipeline.py` has seeded `lake_bench`: `python bench/extract_query.py [--days 7]`.
 """

@@ -16,7 +16,9 @@ import pyarrow.compute as pc
 from pymysql import converters
 from pymysql.constants import FIELD_TYPE
 
-# pymysql decoders with temporal and decimal types left as text, for Arrow to cast.
+# pymysql decoders with temporal and decimal types left as text, for the connection's own
+# queries (schema, fingerprints, checksums). A table's rows bypass them: mysql_rows.py reads
+# every value as text and `SourceColumn.to_arrow` casts it.
 TEXT_DECODERS = dict(converters.conversions)  # encoders too: pymysql uses one map
 for _t in (
     FIELD_TYPE.DATETIME,
