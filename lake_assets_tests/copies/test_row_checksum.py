@@ -17,6 +17,12 @@ DATETIMES = st.datetimes(
 )
 
 
+def stored_as(value: dt.datetime, fsp: int) -> dt.datetime:
+    """The value a DATETIME(fsp) column holds: fsp fractional digits."""
+    step = 10 ** (6 - fsp)
+    return value.replace(microsecond=value.microsecond // step * step)
+
+
 def as_mysql_prints(value: dt.datetime, fsp: int) -> str:
     """DATETIME(fsp) as MySQL's CONCAT gives it: a stored value has fsp digits, none dropped."""
     text = (
@@ -32,12 +38,7 @@ def test_datetimes_render_as_mysql_prints_them(
 ) -> None:
     # the lake's timestamps are UTC (tz-aware); a naive array is the same wall clock
     unit = "ms" if fsp <= 3 else "us"
-    stored = [
-        None
-        if v is None
-        else v.replace(microsecond=v.microsecond // 10 ** (6 - fsp) * 10 ** (6 - fsp))
-        for v in values
-    ]
+    stored = [None if v is None else stored_as(v, fsp) for v in values]
     arrow_type = pa.timestamp(unit, tz="UTC" if utc else None)
     array = pa.array(
         [None if v is None else v.replace(tzinfo=dt.UTC) if utc else v for v in stored], arrow_type
