@@ -13,8 +13,8 @@ ID_TYPE = pa.decimal128(20, 0)
 
 def ids_to_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """uint64 ids from a decimal(…, 0) or integer array without nulls."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    if isinstance(arr, pa.ChunkedArray):  # one chunk (a decoded batch's) is read in place
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
     if arr.null_count:
         raise ValueError("ids must not be null")
     if pa.types.is_decimal128(arr.type) and arr.type.scale == 0:

@@ -21,6 +21,8 @@ def test_ids_round_trip_exactly_through_decimal_20_0() -> None:
     assert ids_to_arrow(numpy_ids).to_pylist() == [decimal.Decimal(i) for i in HUGE]
     assert ids_to_numpy(as_decimal.slice(2, 2)).tolist() == HUGE[2:4], "offsets respected"
     assert ids_to_numpy(pa.chunked_array([as_decimal[:2], as_decimal[2:]])).tolist() == HUGE
+    one_chunk = pa.chunked_array([as_decimal]).slice(1, 3)  # read in place, offset and all
+    assert ids_to_numpy(one_chunk).tolist() == HUGE[1:4]
 
 
 def test_ids_above_2_63_flow_through_decoding() -> None:
