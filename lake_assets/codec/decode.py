@@ -332,9 +332,15 @@ def _uniform_readings(
     raw = np.ascontiguousarray(values).view("<i4" if wide else "<i2").reshape(-1, nch)
     missing = raw == (np.iinfo(np.int32).min if wide else np.iinfo(np.int16).min)
     value = raw / _SCALE[codes]
-    all_codes = np.tile(codes, rows * n_samples)
     return _table(
-        report_id, device_id, per_row, ts_ms, all_codes, value.reshape(-1), missing.reshape(-1)
+        report_id,
+        device_id,
+        per_row,
+        ts_ms,
+        codes,
+        value.reshape(-1),
+        missing.reshape(-1),
+        repeats=rows * n_samples,
     )
 
 
@@ -346,17 +352,24 @@ def _table(
     codes: np.ndarray,
     value: np.ndarray,
     missing: np.ndarray,
+    repeats: int = 1,
 ) -> pa.Table:
-    total = len(codes)
+    """The readings table; `codes` are the readings' channel codes, or with `repeats` a
+    pattern that many times over (one sample's channels, when every sample has the same):
+    their units are then looked up once for the pattern."""
     unknown = ~_KNOWN[codes]
+    units = _UNIT_OF_CODE[codes]
+    no_unit = unknown if unknown.any() else None
+    if repeats != 1:
+        codes, units = np.tile(codes, repeats), np.tile(units, repeats)
+        no_unit = None if no_unit is None else np.tile(no_unit, repeats)
+    total = len(codes)
     columns = [
         ids_to_arrow(report_id, repeats=per_row),
         pa.array(np.repeat(device_id, per_row), pa.int64()),
         pa.Array.from_buffers(TS_TYPE, total, [None, pa.py_buffer(ts_ms)]),
         pa.DictionaryArray.from_arrays(pa.array(codes), _CHANNEL_DICT),
-        pa.DictionaryArray.from_arrays(
-            pa.array(_UNIT_OF_CODE[codes], mask=unknown if unknown.any() else None), _UNIT_DICT
-        ),
+        pa.DictionaryArray.from_arrays(pa.array(units, mask=no_unit), _UNIT_DICT),
         pa.array(value, pa.float64(), mask=missing if missing.any() else None),
     ]
     return pa.Table.from_arrays(columns, schema=READINGS_SCHEMA)
