@@ -41,29 +41,7 @@ def test_cli_range_run_on_s3_over_http(
     env = dagster_env(mysql_server, source_db, f"s3://{BUCKET}/lake", tmp_path / "home")
     materialize_range(env, DAYS[0], DAYS[-1])
     materialize_range(env, DAYS[0], DAYS[-1])
-
-    glue, s3 = boto3.client("glue"), boto3.client("s3")
-    parts = {
-        p["Values"][0]: p["StorageDescriptor"]["Location"]
-        for p in glue.get_partitions(DatabaseName="datalake", TableName="reports")["Partitions"]
-    }
-    expected = expected_per_day(source_conn)
-    assert sorted(parts) == sorted(expected)
-    for date, location in parts.items():
-        prefix = location.removeprefix(f"s3://{BUCKET}/")
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
-        rows = sum(
-            pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())).num_rows
-            for k in keys
-        )
-        assert rows == expected[date][1], f"{date}: the partition holds the day's readings"
-        day = [
-            o["Key"]
-            for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"lake/data/reports/date={date}/")[
-                "Contents"
-            ]
-        ]
-        assert sorted(day) == sorted([*keys, f"lake/data/reports/date={date}/_manifest.json"])
+    assert_glue_holds_the_source(source_conn)
 
     # `lake-assets query` goes to Athena; moto serves the result we queue for it.
     queued = {
@@ -108,6 +86,33 @@ def test_cli_range_run_on_s3_over_http(
     [execution] = boto3.client("athena").list_query_executions()["QueryExecutionIds"]
     detail = boto3.client("athena").get_query_execution(QueryExecutionId=execution)
     assert detail["QueryExecution"]["QueryExecutionContext"]["Database"] == "datalake"
+
+
+def assert_glue_holds_the_source(source_conn: pymysql.Connection) -> None:
+    """Glue has a partition per source day, and each holds exactly that day's readings, in
+    files that are all (and only) what the day's manifest lists."""
+    glue, s3 = boto3.client("glue"), boto3.client("s3")
+    parts = {
+        p["Values"][0]: p["StorageDescriptor"]["Location"]
+        for p in glue.get_partitions(DatabaseName="datalake", TableName="reports")["Partitions"]
+    }
+    expected = expected_per_day(source_conn)
+    assert sorted(parts) == sorted(expected)
+    for date, location in parts.items():
+        prefix = location.removeprefix(f"s3://{BUCKET}/")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
+        rows = sum(
+            pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())).num_rows
+            for k in keys
+        )
+        assert rows == expected[date][1], f"{date}: the partition holds the day's readings"
+        day = [
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"lake/data/reports/date={date}/")[
+                "Contents"
+            ]
+        ]
+        assert sorted(day) == sorted([*keys, f"lake/data/reports/date={date}/_manifest.json"])
 
 
 @pytest.mark.mysql

@@ -1,5 +1,6 @@
 """A legacy source on the real MariaDB: zero dates in NOT NULL and nullable DATETIME columns
-(accepted under sql_mode=''), which the lake holds as null, counted per column, with the
+(accepted under sql_mode=''), all-zero and partly zero (a zero year, month or day), which the
+lake holds as null, counted per column, with the
 raw zone's checksum agreeing with the server's; and BIGINT UNSIGNED ids at and above 2^63."""
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def fill_legacy_day(conn: pymysql.Connection, nullable_updated_at: bool) -> None
             (1, "2026-01-01 00:10:00.123", "2026-01-01 00:10:00.123"),
             (2, "0000-00-00 00:00:00", "0000-00-00 00:00:00"),
             (3, "2026-01-01 00:30:00", "0000-00-00 00:00:00"),
+            (4, "2024-00-15 00:00:00", "2024-01-00 10:00:00"),  # a zero month, a zero day
+            (5, "0000-01-01 00:00:00", "2024-00-00 23:59:59.999"),  # year 0; both zero
         ]
         for device, created, updated in rows:
             cur.execute(
@@ -75,15 +78,16 @@ def test_zero_dates_become_counted_nulls_and_the_checksum_agrees(
     assert evaluation.passed, evaluation.description
     store = LocalStore(root)
     manifest = read_manifest(store, DayPath(RAW, DAY))
-    assert manifest.stats["zero_dates"] == {"created_at": 1, "updated_at": 2}
+    assert manifest.stats["zero_dates"] == {"created_at": 3, "updated_at": 4}
     [m] = result.asset_materializations_for_node("raw_reports")
     assert m.metadata["zero_dates_to_null"].value == manifest.stats["zero_dates"]
     logged = [e.user_message for e in instance.all_logs(result.run_id)]
-    assert any("'updated_at': 2" in line for line in logged), "the run log says so"
+    assert any("'updated_at': 4" in line for line in logged), "the run log says so"
     import pyarrow.parquet as pq
 
     table = pq.read_table(Path(root, manifest.files[0].key))
-    assert table.column("updated_at").null_count == 2 + nullable_updated_at
+    assert table.column("updated_at").null_count == 4 + nullable_updated_at
+    assert table.column("created_at").null_count == 3
     assert reconcile.raw_matches_source(store, DAY).passed
 
 

@@ -123,7 +123,7 @@ def _extract_day(
         )
         if extract.zero_dates:
             context.log.warning(
-                f"raw {day}: zero dates (0000-00-00) stored as null, by column: "
+                f"raw {day}: zero dates (a zero year, month or day) stored as null, by column: "
                 f"{dict(extract.zero_dates)}"
             )
         if manifest.rows != extract.fingerprint.rows:

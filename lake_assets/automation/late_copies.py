@@ -73,7 +73,7 @@ def published_checksums(
 def source_checksums(
     mysql: MySQLResource, spec: TableSpec, days: list[dt.date], timezone: str
 ) -> dict[dt.date, str]:
-    with mysql.connect() as conn, mysql.explain_errors(), conn.cursor() as cur:
+    with mysql.connect() as conn, mysql.cursor(conn) as cur:
         source = judge_source(mysql, conn, spec)
         return {
             day: checksum_key(server_checksum(cur, source, source.window(day, timezone)))

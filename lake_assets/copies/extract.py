@@ -16,7 +16,7 @@ from lake_assets.copies.spec import TableSpec
 from lake_assets.copies.sql import Window, checksum_sql, day_window, select_sql
 from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.catalog import PARTITION_KEY
-from lake_assets.resources.mysql import MySQLResource
+from lake_assets.resources.mysql import MySQLResource, end_snapshot
 from lake_assets.resources.mysql_types import SourceColumn, UnsupportedColumnType, schema_of
 
 DATE_TYPES = {"date", "datetime", "timestamp"}
@@ -124,23 +124,21 @@ def extract(
     with mysql.connect() as conn, mysql.explain_errors():
         source = judge_source(mysql, conn, spec)
         window = source.window(day, timezone)
-        with conn.cursor() as cur:
+        with mysql.cursor(conn) as cur:
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        try:
-            with conn.cursor() as cur:
-                expected = server_checksum(cur, source, window)
-            zero_dates: dict[str, int] = {}
-            yield TableExtract(
-                source=source,
-                expected=expected,
-                batches=mysql.stream(
-                    conn,
-                    source.columns,
-                    select_sql(spec.table, source.columns, window, source.order_by),
-                    window.args,
-                    zero_dates,
-                ),
-                zero_dates=zero_dates,
-            )
-        finally:
-            conn.rollback()
+            expected = server_checksum(cur, source, window)
+        zero_dates: dict[str, int] = {}
+        yield TableExtract(
+            source=source,
+            expected=expected,
+            batches=mysql.stream(
+                conn,
+                source.columns,
+                select_sql(spec.table, source.columns, window, source.order_by),
+                window.args,
+                zero_dates,
+            ),
+            zero_dates=zero_dates,
+        )
+        # a failure above closes the connection, which ends the snapshot: no rollback to fail
+        end_snapshot(conn)

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from lake_assets.resources.mysql_types import GEOMETRIES, STRINGS, SourceColumn
+from lake_assets.resources.mysql_types import (
+    GEOMETRIES,
+    STRINGS,
+    SourceColumn,
+    without_zero_date_sql,
+)
 
 NULL_TEXT = "\\N"
 SEPARATOR = "|"
@@ -49,7 +54,7 @@ def checksum_text_sql(column: SourceColumn) -> str:
     """The column as the checksum's text, the way the lake can render it back."""
     name, t = f"`{column.name}`", column.data_type.lower()
     if column.temporal:
-        expr = f"IF(YEAR({name}) = 0, NULL, {name})"  # zero dates are null in the lake
+        expr = without_zero_date_sql(name)  # zero dates are null in the lake
     elif t in ("bit", "year"):
         expr = f"{name} + 0"
     elif t == "float":

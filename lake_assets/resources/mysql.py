@@ -19,7 +19,12 @@ from pymysql.cursors import SSCursor
 from lake_assets.copies.sql import day_window, select_sql
 from lake_assets.errors import ExplainedFailure
 from lake_assets.resources.mysql_rows import fetch_text_columns
-from lake_assets.resources.mysql_types import TEXT_DECODERS, SourceColumn, schema_of
+from lake_assets.resources.mysql_types import (
+    TEXT_DECODERS,
+    SourceColumn,
+    schema_of,
+    without_zero_date_sql,
+)
 from lake_assets.tables import REPORTS
 
 SOURCE_TABLE = REPORTS.table
@@ -27,7 +32,7 @@ DATE_COLUMN = REPORTS.date_column
 # What each row contributes to a day's checksum, BIT_XOR(CRC32(key)): `id|updated_at`, or just
 # `id` when updated_at is NULL or a zero date (which the lake holds as null), so that the raw
 # zone's side (checks/reconcile.py) can compute the same key from what it stores.
-ROW_CHECKSUM_KEY = "CONCAT_WS('|', id, IF(YEAR(updated_at) = 0, NULL, updated_at))"
+ROW_CHECKSUM_KEY = f"CONCAT_WS('|', id, {without_zero_date_sql('`updated_at`')})"
 
 # pymysql / server error codes we can explain.
 _CANNOT_CONNECT = {2003, 2005, 2006, 2013}
@@ -36,12 +41,18 @@ _UNKNOWN_DATABASE = 1049
 _NO_SUCH_TABLE = 1146
 
 
-# Transient: server gone, connection lost or timed out mid-query, lock wait timeout, deadlock.
-# Worth a retry of the step. "Cannot connect" (2003) is retried inside `connect` for up to
-# MYSQL_CONNECT_RETRY_S (a restart or failover), then fails at once: a wrong host or port
-# must not be retried for minutes.
-_TRANSIENT = {2006, 2013, 1205, 1213}
+# Transient: server gone (2006), connection lost or silent past MYSQL_READ_TIMEOUT_S mid-query
+# (2013), the connection killed on the server (MariaDB's 1927: KILL, a restart), the server
+# shutting down (1053), lock wait timeout (1205), deadlock (1213). Worth a retry of the step,
+# which reads the day again in a new snapshot. "Cannot connect" (2003), and a connection lost
+# during its handshake (2013: a server or proxy refusing connections while it restarts), are
+# retried inside `connect` for up to MYSQL_CONNECT_RETRY_S, then fail at once: a wrong host or
+# port must not be retried for minutes.
+_LOST = {2006, 2013}
+_KILLED = {1927, 1053}
+_TRANSIENT = {*_LOST, *_KILLED, 1205, 1213}
 _CANNOT_CONNECT_NOW = 2003
+_CONNECT_AGAIN = {_CANNOT_CONNECT_NOW, 2013}
 FIRST_BATCH_ROWS = 1  # measures the width of a row before fetching many
 DAYS_AHEAD = 2  # a range's days opened (snapshot, fingerprint, query sent) before their turn
 
@@ -132,10 +143,35 @@ class _Shared:
 
 
 def _close(conn: pymysql.connections.Connection) -> None:
+    """Close `conn` whatever state it is in (a result unread, the socket already gone),
+    raising nothing: closing after a failure must never hide the failure."""
     if isinstance(conn, _Connection):
         conn.abandon_result()
     with suppress(Exception):
         conn.close()
+
+
+def end_snapshot(conn: pymysql.connections.Connection) -> None:
+    """End the snapshot of a connection that read it to its end, so that it can serve again
+    (a connection closed by a reader that stopped early is left as it is)."""
+    if conn.open:
+        conn.rollback()
+
+
+@contextmanager
+def _discarded_on_error(cur: SSCursor) -> Iterator[SSCursor]:
+    """Close `cur` after use. If the block fails or stops early, its connection is closed
+    instead of the rest of its result read: pymysql's close would read it from a socket that
+    may be gone (raising over the original error), or stream a whole day just to drop it."""
+    try:
+        yield cur
+    except BaseException:
+        conn = cur.connection
+        cur.connection = None  # closing the cursor now (or when collected) does nothing
+        if conn is not None and cur._result is not None:
+            _close(conn)  # its unread result makes it useless anyway
+        raise
+    cur.close()
 
 
 class MySQLResource(ConfigurableResource):
@@ -220,6 +256,8 @@ class MySQLResource(ConfigurableResource):
         return self._open()
 
     def _give_back(self, conn: pymysql.connections.Connection) -> None:
+        if not conn.open:  # a reader that stopped early closed it: it cannot serve again
+            return
         if self._shared is not None:
             self._shared.idle.append(conn)
         else:
@@ -229,10 +267,10 @@ class MySQLResource(ConfigurableResource):
         with self.explain_errors():
             conn = self._connect_retrying()
         try:
-            with self.explain_errors(), conn.cursor() as cur:
+            with self.cursor(conn) as cur:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         except BaseException:
-            conn.close()
+            _close(conn)
             raise
         return conn
 
@@ -257,10 +295,18 @@ class MySQLResource(ConfigurableResource):
                     autocommit=True,
                 )
             except pymysql.err.OperationalError as e:
-                if e.args[0] != _CANNOT_CONNECT_NOW or time.monotonic() + delay > deadline:
+                if e.args[0] not in _CONNECT_AGAIN or time.monotonic() + delay > deadline:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 8.0)
+
+    @contextmanager
+    def cursor(self, conn: pymysql.connections.Connection) -> Iterator[SSCursor]:
+        """A cursor of `conn`, its errors explained. Closed after use; after a failure, closed
+        without reading the rest of its result, so that the error that surfaces is the one
+        that happened (a lost connection, say), never a secondary one from cleaning up."""
+        with self.explain_errors(), _discarded_on_error(conn.cursor()) as cur:
+            yield cur
 
     @contextmanager
     def explain_errors(self) -> Iterator[None]:
@@ -273,6 +319,23 @@ class MySQLResource(ConfigurableResource):
 
     def explain(self, code: int | None, detail: str) -> str:
         """One sentence saying what is wrong and which setting fixes it (never the password)."""
+        if code in _LOST and "handshake" not in detail.lower():
+            if "timed out" in detail:
+                return (
+                    f"MySQL at {self.address} sent nothing for {self.read_timeout_s}s in the "
+                    "middle of a query and was given up on — if the server is only slow, raise "
+                    f"MYSQL_READ_TIMEOUT_S ({detail})"
+                )
+            return (
+                f"lost the connection to MySQL at {self.address} in the middle of a query "
+                "(a failover, a restart or the network) — retried with backoff up to "
+                f"LAKE_RETRY_MAX times; raise it to ride out longer outages ({detail})"
+            )
+        if code in _KILLED:
+            return (
+                f"MySQL at {self.address} ended the connection mid-query (KILL, or a restart) "
+                f"— retried with backoff up to LAKE_RETRY_MAX times ({detail})"
+            )
         if code in _CANNOT_CONNECT:
             tried = f" for {self.connect_retry_s}s" if code == _CANNOT_CONNECT_NOW else ""
             return (
@@ -376,7 +439,7 @@ class MySQLResource(ConfigurableResource):
                 batches=self._batches(snapshot.rows, snapshot.columns, zero_dates),
                 zero_dates=zero_dates,
             )
-            conn.rollback()  # the snapshot ends; the connection can serve again
+            end_snapshot(conn)
 
     def _snapshot_of(self, day: dt.date) -> _Snapshot:
         """The day's snapshot: the one the session opened ahead, or a new one; and the next
@@ -397,7 +460,7 @@ class MySQLResource(ConfigurableResource):
         try:
             with self.explain_errors():
                 columns = self.table_columns(conn)
-                with conn.cursor() as cur:
+                with self.cursor(conn) as cur:
                     cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                 fingerprint = self.fingerprints(conn, day, day).get(day) or DayFingerprint(
                     0, None, None, None, 0
@@ -431,10 +494,9 @@ class MySQLResource(ConfigurableResource):
         `batch_bytes` (at most `batch_rows` rows; the first, small, batch measures the rows'
         width); zero dates become null and are counted into `zero_dates`. The query is sent
         when the first batch is asked for."""
-        with self.explain_errors():
-            cur = conn.cursor()
+        with self.cursor(conn) as cur:
             cur.execute(sql, args)
-        yield from self._batches(cur, columns, zero_dates)
+            yield from self._batches(cur, columns, zero_dates)
 
     def _batches(
         self, cur: SSCursor, columns: list[SourceColumn], zero_dates: dict[str, int]
@@ -442,7 +504,7 @@ class MySQLResource(ConfigurableResource):
         """The rows of an executed query, read as `stream` says."""
         schema = schema_of(columns)
         size = min(FIRST_BATCH_ROWS, self.batch_rows)
-        with self.explain_errors(), cur:
+        with self.explain_errors(), _discarded_on_error(cur):
             while texts := fetch_text_columns(cur, size, len(columns)):
                 arrays = []
                 for col, text in zip(columns, texts, strict=True):
@@ -458,7 +520,7 @@ class MySQLResource(ConfigurableResource):
     def _fetch_all(
         self, conn: pymysql.connections.Connection, sql: str, args: tuple[object, ...]
     ) -> list[tuple[object, ...]]:
-        with self.explain_errors(), conn.cursor() as cur:
+        with self.cursor(conn) as cur:
             cur.execute(sql, args)
             return list(cur.fetchall())
 

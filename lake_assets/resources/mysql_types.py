@@ -141,8 +141,7 @@ class SourceColumn:
 
     def field(self) -> pa.Field:
         """Temporal columns are nullable whatever the table says: MySQL keeps zero dates
-        (`0000-00-00`) even in NOT NULL columns (sql_mode without NO_ZERO_DATE, common in
-        legacy tables), and they have no value in any calendar, so they become null."""
+        (see `zero_dates`) even in NOT NULL columns, and they become null."""
         return pa.field(self.name, self.arrow_type, nullable=self.nullable or self.temporal)
 
     def to_arrow(self, text: pa.Array) -> tuple[pa.Array, int]:
@@ -157,7 +156,7 @@ class SourceColumn:
         if pa.types.is_float32(target):  # FLOAT, selected as DOUBLE: its value exactly
             return text.cast(pa.float64()).cast(target), 0
         if pa.types.is_date(target) or pa.types.is_timestamp(target):
-            zero = pc.fill_null(pc.starts_with(text, "0000-00-00"), False)
+            zero = zero_dates(text)
             zeros = pc.sum(zero).as_py() or 0
             if zeros:
                 text = pc.if_else(zero, pa.scalar(None, pa.string()), text)
@@ -166,6 +165,44 @@ class SourceColumn:
             return text.cast(pa.timestamp(target.unit)).cast(target), zeros
         # integers (BIGINT UNSIGNED and BIT(64) into decimal(20,0)), decimals, doubles, text
         return text.cast(target), 0
+
+
+# -- zero dates ------------------------------------------------------------------------------
+# Without NO_ZERO_DATE / NO_ZERO_IN_DATE in its sql_mode (common on legacy servers), MySQL stores
+# DATE, DATETIME and TIMESTAMP values with a zero year, month or day: `0000-00-00`, `2024-00-15`,
+# `2024-01-00`, `0000-01-01`. None names a day of any calendar the lake's readers share (Python,
+# and so pyiceberg and Dagster's metadata, have no year 0; MySQL itself supports 1000-9999), so
+# the lake holds each as null and counts it per column. The rule is written twice, once for
+# each side of a checksum, and both test the value's text exactly alike: here for the text the
+# server sent, and in SQL (`zero_date_sql`) for the server's own checksum of the same rows.
+
+
+def zero_dates(text: pa.Array) -> pa.Array:
+    """Which of a temporal column's values (their `YYYY-MM-DD…` text) have a zero year,
+    month or day; false for NULL."""
+    zero = pc.or_(
+        pc.or_(
+            pc.equal(pc.utf8_slice_codeunits(text, 0, 4), "0000"),
+            pc.equal(pc.utf8_slice_codeunits(text, 5, 7), "00"),
+        ),
+        pc.equal(pc.utf8_slice_codeunits(text, 8, 10), "00"),
+    )
+    return pc.fill_null(zero, False)
+
+
+def zero_date_sql(name: str) -> str:
+    """SQL that is true where the temporal column `name` (quoted) holds a zero date, reading
+    its text as `zero_dates` does (MONTH() and friends return NULL for such values under some
+    sql_modes; the text is what the client receives under every mode)."""
+    return (
+        f"(LEFT({name}, 4) = '0000' OR SUBSTRING({name}, 6, 2) = '00'"
+        f" OR SUBSTRING({name}, 9, 2) = '00')"
+    )
+
+
+def without_zero_date_sql(name: str) -> str:
+    """The temporal column `name` (quoted), NULL where it holds a zero date: as the lake has it."""
+    return f"IF({zero_date_sql(name)}, NULL, {name})"
 
 
 def schema_of(columns: Sequence[SourceColumn]) -> pa.Schema:

@@ -419,3 +419,107 @@ def test_every_type_lands_exactly_in_an_iceberg_table(
     assert table is not None
     got = {f.name: str(f.field_type) for f in table.schema().fields}
     assert got == {n: ICEBERG_TYPES[glue] for n, (_, glue) in COLUMNS.items()}
+
+
+# Partly zero dates (a zero month or day, or year 0), kept by a legacy server (sql_mode=''),
+# in every temporal type, NOT NULL and nullable: null in the lake, counted per column, and the
+# copy's blocking check agrees with the server's checksum of the same rows.
+PARTIAL_ZERO_COLUMNS = {
+    "d": "DATE NOT NULL",
+    "dn": "DATE NULL",
+    "dt0": "DATETIME NOT NULL",
+    "dt3": "DATETIME(3) NULL",
+    "dt6": "DATETIME(6) NOT NULL",
+    "ts": "TIMESTAMP NULL DEFAULT NULL",
+}
+PARTIAL_ZERO_DAYS = ["2024-00-15", "2024-01-00", "2024-00-00", "0000-01-01", "0000-00-00"]
+
+
+def test_partly_zero_dates_land_as_counted_nulls_and_the_checksum_agrees(
+    source_conn: pymysql.Connection, mysql_resource: MySQLResource, lake_root: str
+) -> None:
+    body = ", ".join(f"`{n}` {sql}" for n, sql in PARTIAL_ZERO_COLUMNS.items())
+    good = "2024-02-29"
+    values = [*PARTIAL_ZERO_DAYS, good]
+    with source_conn.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = ''")
+        cur.execute("SET SESSION time_zone = '+00:00'")
+        cur.execute(f"CREATE TABLE legacy_dates (id INT PRIMARY KEY, {body})")
+        for i, day in enumerate(values):
+            cur.execute(
+                "INSERT INTO legacy_dates VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    i,
+                    day,
+                    day,
+                    f"{day} 01:02:03",
+                    f"{day} 01:02:03.004",
+                    f"{day} 23:59:59.999999",
+                    f"{day} 12:00:00",
+                ),
+            )
+        # what the server holds (TIMESTAMP keeps no partly zero date: it stores 0000-00-00)
+        cur.execute("SELECT * FROM legacy_dates ORDER BY id")
+        held = cur.fetchall()
+    result, resources = copy_full(
+        mysql_resource, lake_root, TableSpec("legacy_dates", CopyMode.FULL)
+    )
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed, check.description  # the server's checksum of the rows agrees
+    [materialization] = result.get_asset_materialization_events()
+    zeros = materialization.materialization.metadata["zero_dates_to_null"].value
+    assert zeros == {name: len(PARTIAL_ZERO_DAYS) for name in PARTIAL_ZERO_COLUMNS}
+
+    names, rows = resources["catalog"].query("SELECT * FROM legacy_dates ORDER BY id")
+    assert names == ["id", *PARTIAL_ZERO_COLUMNS]
+    for row, server_row in zip(rows, held, strict=True):
+        if row[0] < len(PARTIAL_ZERO_DAYS):
+            assert all(v is None for v in row[1:]), f"row {row[0]}: {row}"
+            assert all(isinstance(v, str) for v in server_row[1:]), "pymysql: not a date"
+        else:
+            assert row[1:3] == (dt.date(2024, 2, 29),) * 2
+            assert row[3].astimezone(UTC) == dt.datetime(2024, 2, 29, 1, 2, 3, tzinfo=UTC)
+            assert row[5].astimezone(UTC) == dt.datetime(
+                2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC
+            )
+
+
+def test_the_zero_date_rule_is_the_same_in_arrow_and_in_sql(
+    mysql_server: dict[str, object],
+) -> None:
+    """`zero_dates` (on the text the client receives) and `zero_date_sql` (on the server)
+    pick the same values, under a strict sql_mode as under a legacy one."""
+    from lake_assets.resources.mysql_types import zero_date_sql, zero_dates
+
+    texts = [
+        "2024-00-15",
+        "2024-01-00",
+        "2024-00-00",
+        "0000-01-01",
+        "0000-00-00",
+        "2024-02-29",
+        "1000-01-01",
+        "2024-10-10",
+        "2000-01-01 00:00:00",
+        "2024-00-01 00:00:00.000001",
+        "0001-01-01",
+        "9999-12-31 23:59:59.999999",
+        "2010-10-00 10:00:00",
+    ]
+    arrow = zero_dates(pa.array([*texts, None], pa.string())).to_pylist()
+    conn = pymysql.connect(**mysql_server)  # type: ignore[arg-type]
+    with conn, conn.cursor() as cur:
+        for mode in ("", "NO_ZERO_IN_DATE,NO_ZERO_DATE,STRICT_ALL_TABLES"):
+            cur.execute("SET SESSION sql_mode = %s", (mode,))
+            literals = [conn.escape(t) for t in texts]
+            cur.execute(
+                "SELECT "
+                + ", ".join(f"{zero_date_sql(f'CAST({v} AS CHAR)')} = 1" for v in literals)
+                + f", {zero_date_sql('NULL')} = 1"
+            )
+            server = [bool(v) if v is not None else False for v in cur.fetchone()]
+            assert server == arrow, mode
+    zero = {"2024-00-15", "2024-01-00", "2024-00-00", "0000-01-01", "0000-00-00"}
+    zero |= {"2024-00-01 00:00:00.000001", "2010-10-00 10:00:00"}
+    assert arrow == [t in zero for t in texts] + [False]
