@@ -4,16 +4,18 @@ A local lake keeps them in a pyiceberg `SqlCatalog` on SQLite, `<LAKE_ROOT>/iceb
 with each table's metadata under `<LAKE_ROOT>/iceberg/<table>/`. The data files are the ones
 the assets wrote (file_layout.py); they are never copied or rewritten.
 
-Publishing days is one catalog commit: a transaction that deletes the days' current files and
-adds the new ones (`add_files` reads only their footers), committed as one compare-and-swap of
-the table's metadata location. Its snapshot summary names the run and each day's attempt.
+Publishing days is one catalog commit holding one snapshot: the days' current files removed
+and the new ones added by the same snapshot producer (an `overwrite`; an `append` when the days
+had no files yet), committed as one compare-and-swap of the table's metadata location. So every
+snapshot in the table's history, which time travel reads, shows each published day whole: never
+the instant between a day's removal and its replacement. Its summary names the run and each
+day's attempt.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -39,6 +41,7 @@ from lake_assets.retention import Published
 
 if TYPE_CHECKING:  # pyiceberg is imported where a table is touched (lake_assets/iceberg)
     from pyiceberg.catalog import Catalog
+    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table, Transaction
 
 # Table properties: format v2; old metadata.json files are deleted as commits go by.
@@ -172,7 +175,6 @@ class IcebergCatalogResource(LakeCatalog):
         self, table: TableShape | str, partitions: Sequence[PartitionSpec], run_id: str
     ) -> None:
         from pyiceberg.exceptions import CommitFailedException, ValidationException
-        from pyiceberg.expressions import AlwaysTrue, In
 
         shape = as_shape(table)
         files = [_uri(f) for spec in partitions for f in spec.files]
@@ -187,16 +189,12 @@ class IcebergCatalogResource(LakeCatalog):
             ATTEMPTS: json.dumps({s.date: published_attempt(s) for s in partitions}),
         }
         try:
-            with warnings.catch_warnings():
-                # "Delete operation did not match any records": a day published the first time
-                warnings.simplefilter("ignore", UserWarning)
-                with iceberg.transaction() as tx:
-                    if added:  # the source gained columns: they flow into the table
-                        with tx.update_schema() as update:
-                            update.union_by_name(incoming)
-                    partitioned = PARTITION_COLUMN in iceberg.schema().column_names
-                    tx.delete(In(PARTITION_COLUMN, dates) if partitioned else AlwaysTrue())
-                    add_files(tx, partitions, partitioned, summary)
+            with iceberg.transaction() as tx:
+                if added:  # the source gained columns: they flow into the table
+                    with tx.update_schema() as update:
+                        update.union_by_name(incoming)
+                partitioned = PARTITION_COLUMN in iceberg.schema().column_names
+                replace_files(tx, dates if partitioned else None, partitions, summary)
         except (CommitFailedException, ValidationException) as e:
             raise ExplainedFailure(
                 f"{shape.name}: another writer committed to the Iceberg table at the same "
@@ -296,12 +294,68 @@ def _files_by_day(iceberg: Table, files: pa.Table) -> Iterator[tuple[str, str, i
         yield (partition[PARTITION_COLUMN] if partitioned else ""), _path(path), rows
 
 
-def add_files(
-    tx: Transaction, partitions: Sequence[PartitionSpec], partitioned: bool, summary: dict
+def replace_files(
+    tx: Transaction,
+    dates: Sequence[str] | None,
+    partitions: Sequence[PartitionSpec],
+    summary: dict,
 ) -> None:
-    """pyiceberg's `add_files`, which reads each file's partition from its `date` column's
-    min/max, except that an empty day's file (a day the source had no rows for: no min/max)
-    is added with its partition given, so that the day is published empty, as in Hive."""
+    """One snapshot that removes the current data files of `dates` (of the whole table when
+    None: an unpartitioned table) and adds the `partitions`' files.
+
+    pyiceberg's `Transaction.delete` followed by `add_files` would commit two snapshots in the
+    one metadata swap (a `delete`, then an `append`), and the first of them, in the table's
+    snapshot log, shows the days missing to anyone who time-travels to it. Here one
+    `_OverwriteFiles` producer (what `update_snapshot().overwrite()` returns) takes both: each
+    old file by `delete_data_file`, each new one by `append_data_file`. The days' filter is
+    also its conflict filter: a commit by another writer since this transaction began that
+    added files to the same days fails this one with a ValidationException (serializable
+    isolation, as the delete had); commits to other days are rebased onto. When there is
+    nothing to remove (the days' first publish) the snapshot is recorded as the `append` it
+    is, not an `overwrite`.
+    pyiceberg 0.12's producer API (checked in its source; pyproject keeps it below 0.13)."""
+    from pyiceberg.expressions import AlwaysTrue, In
+    from pyiceberg.table.snapshots import Operation
+
+    replaced = AlwaysTrue() if dates is None else In(PARTITION_COLUMN, dates)
+    old = _current_files(tx, dates)
+    with tx.update_snapshot(snapshot_properties=summary).overwrite() as producer:
+        producer.delete_by_predicate(replaced)  # the conflict filter, not a row delete
+        for data_file in old:
+            producer.delete_data_file(data_file)
+        if not old:
+            producer._operation = Operation.APPEND
+        for data_file in _new_files(tx, partitions, partitioned=dates is not None):
+            producer.append_data_file(data_file)
+
+
+def _current_files(tx: Transaction, dates: Sequence[str] | None) -> list[DataFile]:
+    """The current snapshot's data files of `dates` (all of them when None), empty files
+    included, read from its manifests."""
+    from pyiceberg.manifest import DataFileContent
+
+    snapshot = tx.table_metadata.current_snapshot()
+    if snapshot is None:
+        return []
+    io, days = tx._table.io, None if dates is None else set(dates)
+    files = []
+    for manifest in snapshot.manifests(io):
+        for entry in manifest.fetch_manifest_entry(io, discard_deleted=True):
+            data_file = entry.data_file
+            if data_file.content != DataFileContent.DATA:
+                continue
+            if days is None or str(data_file.partition[0]) in days:
+                files.append(data_file)
+    return files
+
+
+def _new_files(
+    tx: Transaction, partitions: Sequence[PartitionSpec], *, partitioned: bool
+) -> Iterator[DataFile]:
+    """The `partitions`' files as Iceberg data files, as pyiceberg's `add_files` makes them
+    (each file's partition read from its `date` column's min/max in the footer), except that
+    an empty day's file (a day the source had no rows for: no min/max) gets its partition
+    given, so that the day is published empty, as in Hive."""
     from pyiceberg.io.pyarrow import parquet_file_to_data_file
     from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
     from pyiceberg.table import TableProperties
@@ -312,33 +366,32 @@ def add_files(
         mapping = metadata.schema().name_mapping.model_dump_json()
         tx.set_properties(**{TableProperties.DEFAULT_NAME_MAPPING: mapping})
         metadata = tx.table_metadata
-    with tx.update_snapshot(snapshot_properties=summary).fast_append() as append:
-        for spec in partitions:
-            for uri in (_uri(f) for f in spec.files):
-                if spec.rows:
-                    append.append_data_file(parquet_file_to_data_file(io, metadata, uri))
-                    continue
-                append.append_data_file(
-                    DataFile.from_args(
-                        content=DataFileContent.DATA,
-                        file_path=uri,
-                        file_format=FileFormat.PARQUET,
-                        partition=Record(spec.date) if partitioned else Record(),
-                        file_size_in_bytes=len(io.new_input(uri)),
-                        sort_order_id=None,
-                        spec_id=metadata.default_spec_id,
-                        equality_ids=None,
-                        key_metadata=None,
-                        record_count=0,
-                        column_sizes={},
-                        value_counts={},
-                        null_value_counts={},
-                        nan_value_counts={},
-                        lower_bounds={},
-                        upper_bounds={},
-                        split_offsets=None,
-                    )
+    for spec in partitions:
+        for uri in (_uri(f) for f in spec.files):
+            if spec.rows:
+                yield parquet_file_to_data_file(io, metadata, uri)
+                continue
+            yield (
+                DataFile.from_args(
+                    content=DataFileContent.DATA,
+                    file_path=uri,
+                    file_format=FileFormat.PARQUET,
+                    partition=Record(spec.date) if partitioned else Record(),
+                    file_size_in_bytes=len(io.new_input(uri)),
+                    sort_order_id=None,
+                    spec_id=metadata.default_spec_id,
+                    equality_ids=None,
+                    key_metadata=None,
+                    record_count=0,
+                    column_sizes={},
+                    value_counts={},
+                    null_value_counts={},
+                    nan_value_counts={},
+                    lower_bounds={},
+                    upper_bounds={},
+                    split_offsets=None,
                 )
+            )
 
 
 def aws_properties() -> dict[str, str]:
