@@ -140,7 +140,12 @@ def pools() -> None:
 def doctor() -> None:
     """Check the configuration: settings, MySQL, the source table, the lake, the catalog and
     every entry of the copies file against the source."""
-    settings = _settings()
+    try:
+        settings = LakeSettings.from_env()
+    except SettingsError as e:  # every bad setting, one sentence each, then stop
+        for problem in e.problems:
+            click.echo(f"FAIL  settings: {problem}")
+        sys.exit(1)
     with _resources(settings) as resources:
         failed = _doctor_checks(settings, resources)
     if failed:

@@ -10,26 +10,22 @@ from pathlib import Path
 import pyarrow as pa
 from dagster import Definitions, in_process_executor
 
-from lake_assets.assets import decoded_reports, raw_reports, reports_table
+from lake_assets.assets import build_report_assets
 from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alerts
 from lake_assets.automation.dead_runs import lake_dead_runs
-from lake_assets.automation.freshness import freshness_job, freshness_schedule
-from lake_assets.automation.jobs import (
-    HAS_FULL_COPIES,
-    daily_reports_job,
-    full_copies_job,
-    iceberg_maintenance_job,
-)
+from lake_assets.automation.freshness import build_freshness
+from lake_assets.automation.jobs import build_jobs
 from lake_assets.automation.late_copies import build_late_copies_sensor
 from lake_assets.automation.schedules import (
-    daily_reports_schedule,
-    full_copies_schedule,
-    iceberg_maintenance_schedule,
+    build_daily_schedule,
+    build_full_copies_schedule,
+    build_iceberg_maintenance_schedule,
 )
-from lake_assets.automation.sensors import late_reports_sensor
-from lake_assets.checks.checks import ALL_CHECKS
+from lake_assets.automation.sensors import build_late_reports_sensor
+from lake_assets.checks.checks import build_report_checks
 from lake_assets.collector import keep_out_of_collections
 from lake_assets.copies.assets import build_copy
+from lake_assets.policies import daily_policy
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import lake_resource
@@ -94,9 +90,6 @@ def build_catalog(settings: LakeSettings) -> LakeCatalog:
     return DuckDBCatalogResource(path=str(Path(settings.lake_root, "catalog.duckdb")))
 
 
-settings = current_settings()
-
-
 def return_freed_arrow_memory_promptly() -> None:
     """With jemalloc (chosen in lake_assets/__init__.py), give freed pages back after 100 ms
     rather than jemalloc's default 1 s: flatter RSS over a long range, same speed."""
@@ -104,52 +97,72 @@ def return_freed_arrow_memory_promptly() -> None:
         pa.jemalloc_set_decay_ms(100)
 
 
+def build_defs(settings: LakeSettings) -> Definitions:
+    """Everything the code location holds, made from `settings`: the reports' assets and
+    checks, one asset and one blocking check per table copy of the copies file, the jobs,
+    schedules and sensors, and the resources."""
+    daily = daily_policy(settings)
+    reports = build_report_assets(settings)
+    copies = [build_copy(spec, settings) for spec in settings.copies]
+    jobs = build_jobs(settings.copies)
+    freshness = build_freshness(settings.freshness_deadline, settings.timezone)
+    at, tz = settings.schedule_time, settings.timezone
+    iceberg = settings.table_format == "iceberg"
+    maintenance = []
+    if iceberg:
+        from lake_assets.assets.maintenance import iceberg_maintenance
+
+        maintenance = [iceberg_maintenance]
+    return Definitions(
+        assets=[*reports, *(asset for asset, _ in copies), *maintenance],
+        asset_checks=[
+            *build_report_checks(daily.partitions, settings.max_quarantine_rate),
+            *(check for _, check in copies),
+        ],
+        jobs=[
+            jobs.daily_reports,
+            freshness.job,
+            *([jobs.full_copies] if jobs.full_copies else []),
+            *([jobs.iceberg_maintenance] if iceberg else []),
+        ],
+        schedules=[
+            build_daily_schedule(jobs.daily_reports, at.hour, at.minute),
+            freshness.schedule,
+            *(
+                [build_full_copies_schedule(jobs.full_copies, at.hour, at.minute, tz)]
+                if jobs.full_copies
+                else []
+            ),
+            *(
+                [
+                    build_iceberg_maintenance_schedule(
+                        jobs.iceberg_maintenance, at.hour, at.minute, tz
+                    )
+                ]
+                if iceberg
+                else []
+            ),
+        ],
+        sensors=[
+            build_late_reports_sensor(settings, daily.partitions),
+            *(
+                [build_late_copies_sensor(settings.copies, settings, daily.partitions)]
+                if any(spec.daily for spec in settings.copies)
+                else []
+            ),
+            lake_failure_alerts,
+            lake_alert_retries,
+            lake_dead_runs,
+        ],
+        resources=build_resources(settings),
+        # The three steps run one after another; one process avoids a start-up per step.
+        executor=in_process_executor,
+    )
+
+
 return_freed_arrow_memory_promptly()
-
-# One asset and one blocking check per table copy declared in the copies file.
-copies = [build_copy(spec, settings) for spec in settings.copies]
-
-ICEBERG = settings.table_format == "iceberg"
-if ICEBERG:
-    from lake_assets.assets.maintenance import iceberg_maintenance
-
-defs = Definitions(
-    assets=[
-        raw_reports,
-        decoded_reports,
-        reports_table,
-        *(asset for asset, _ in copies),
-        *([iceberg_maintenance] if ICEBERG else []),
-    ],
-    asset_checks=[*ALL_CHECKS, *(check for _, check in copies)],
-    jobs=[
-        daily_reports_job,
-        freshness_job,
-        *([full_copies_job] if HAS_FULL_COPIES else []),
-        *([iceberg_maintenance_job] if ICEBERG else []),
-    ],
-    schedules=[
-        daily_reports_schedule,
-        freshness_schedule,
-        *([full_copies_schedule] if HAS_FULL_COPIES else []),
-        *([iceberg_maintenance_schedule] if ICEBERG else []),
-    ],
-    sensors=[
-        late_reports_sensor,
-        *(
-            [build_late_copies_sensor(settings.copies, settings)]
-            if any(spec.daily for spec in settings.copies)
-            else []
-        ),
-        lake_failure_alerts,
-        lake_alert_retries,
-        lake_dead_runs,
-    ],
-    resources=build_resources(settings),
-    # The three steps run one after another; one process avoids a start-up per step.
-    executor=in_process_executor,
-)
-
+settings = current_settings()  # the one place, with cli.py, that reads the environment
+defs = build_defs(settings)
 
 # Everything made so far lives as long as the process: the collector need not walk it again.
 keep_out_of_collections()

@@ -6,16 +6,13 @@ import datetime as dt
 
 from dagster import DailyPartitionsDefinition
 
-from lake_assets.settings import LakeSettings, current_settings
+from lake_assets.settings import LakeSettings
 
 
 def build_daily_partitions(settings: LakeSettings) -> DailyPartitionsDefinition:
     return DailyPartitionsDefinition(
         start_date=settings.start_date.isoformat(), timezone=settings.timezone
     )
-
-
-daily_partitions = build_daily_partitions(current_settings())
 
 
 def key_to_date(key: str) -> dt.date:

@@ -1,26 +1,51 @@
-"""The retry and backfill policies shared by the assets."""
+"""What every daily asset shares, made from the settings it is given: the partitions, the retry
+policy and the backfill policy."""
 
-from dagster import BackfillPolicy, Backoff, Jitter, RetryPolicy
+from __future__ import annotations
 
-from lake_assets.settings import current_settings
+from dataclasses import dataclass
 
-_settings = current_settings()
-
-# Known transient failures (lost MySQL connection, lock wait timeout, deadlock, S3/Glue
-# throttling beyond boto3's adaptive retries, a locked DuckDB catalog) are retried with
-# exponential backoff and jitter; everything else fails at once (errors.only_transient_retried).
-TRANSIENT_RETRIES = RetryPolicy(
-    max_retries=_settings.retry_max,
-    delay=_settings.retry_delay_s,
-    backoff=Backoff.EXPONENTIAL,
-    jitter=Jitter.PLUS_MINUS,
+from dagster import (
+    BackfillPolicy,
+    Backoff,
+    DailyPartitionsDefinition,
+    Jitter,
+    RetryPolicy,
 )
 
-# LAKE_BACKFILL_DAYS_PER_RUN: 0 (the default) runs a range of days as ONE run, which
-# `--partition-range` needs; N splits a backfill into runs of N days, which the run queue
-# spreads over workers while the `mysql_extract` pool protects the source.
-DAILY_BACKFILL = (
-    BackfillPolicy.multi_run(_settings.backfill_days_per_run)
-    if _settings.backfill_days_per_run
-    else BackfillPolicy.single_run()
-)
+from lake_assets.partitions import build_daily_partitions
+from lake_assets.settings import LakeSettings
+
+
+@dataclass(frozen=True)
+class DailyPolicy:
+    """The partitions, retries and backfill policy of the daily assets (one value, shared)."""
+
+    partitions: DailyPartitionsDefinition
+    retry: RetryPolicy
+    backfill: BackfillPolicy
+
+
+def transient_retries(settings: LakeSettings) -> RetryPolicy:
+    """Known transient failures (lost MySQL connection, lock wait timeout, deadlock, S3/Glue
+    throttling beyond boto3's adaptive retries, a locked DuckDB catalog) are retried with
+    exponential backoff and jitter; everything else fails at once
+    (errors.only_transient_retried)."""
+    return RetryPolicy(
+        max_retries=settings.retry_max,
+        delay=settings.retry_delay_s,
+        backoff=Backoff.EXPONENTIAL,
+        jitter=Jitter.PLUS_MINUS,
+    )
+
+
+def daily_policy(settings: LakeSettings) -> DailyPolicy:
+    """LAKE_BACKFILL_DAYS_PER_RUN: 0 (the default) runs a range of days as ONE run, which
+    `--partition-range` needs; N splits a backfill into runs of N days, which the run queue
+    spreads over workers while the `mysql_extract` pool protects the source."""
+    days = settings.backfill_days_per_run
+    return DailyPolicy(
+        partitions=build_daily_partitions(settings),
+        retry=transient_retries(settings),
+        backfill=BackfillPolicy.multi_run(days) if days else BackfillPolicy.single_run(),
+    )

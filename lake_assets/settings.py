@@ -10,9 +10,10 @@ import datetime as dt
 import functools
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagster import EnvVar
@@ -20,6 +21,8 @@ from dotenv import load_dotenv
 
 from lake_assets.copies.config import CopiesConfigError, load_copies
 from lake_assets.copies.spec import TableSpec
+
+T = TypeVar("T")
 
 DEFAULTS: dict[str, str] = {
     "MYSQL_HOST": "127.0.0.1",
@@ -65,7 +68,31 @@ TABLE_FORMATS = ("hive", "iceberg")
 
 
 class SettingsError(ValueError):
-    """A configuration value is wrong; the message names the variable and how to fix it."""
+    """Configuration values are wrong: one sentence each (`problems`), naming the variable or
+    the copies file's entry and how to fix it; the message is those sentences, a line each."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(problems))
+
+
+class _Problems:
+    """Collects every bad setting instead of stopping at the first, so that one look (the
+    code location's error, `lake-assets doctor`) shows them all."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def take(self, parse: Callable[..., T], *args: object, default: T) -> T:
+        try:
+            return parse(*args)
+        except SettingsError as e:
+            self.found.extend(e.problems)
+            return default
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise SettingsError(*self.found)
 
 
 @dataclass(frozen=True)
@@ -82,18 +109,24 @@ class MySQLSettings:
     password_set: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> MySQLSettings:
-        return cls(
+    def from_env(cls, env: Mapping[str, str], problems: _Problems | None = None) -> MySQLSettings:
+        own = problems or _Problems()
+        settings = cls(
             host=get(env, "MYSQL_HOST"),
-            port=_parse_int("MYSQL_PORT", get(env, "MYSQL_PORT"), 1),
+            port=own.take(_parse_int, "MYSQL_PORT", get(env, "MYSQL_PORT"), 1, default=0),
             user=get(env, "MYSQL_USER"),
             database=get(env, "MYSQL_DATABASE"),
-            connect_retry_s=_parse_int(
-                "MYSQL_CONNECT_RETRY_S", get(env, "MYSQL_CONNECT_RETRY_S"), 0
+            connect_retry_s=own.take(
+                _parse_int, "MYSQL_CONNECT_RETRY_S", get(env, "MYSQL_CONNECT_RETRY_S"), 0, default=0
             ),
-            read_timeout_s=_parse_int("MYSQL_READ_TIMEOUT_S", get(env, "MYSQL_READ_TIMEOUT_S"), 1),
+            read_timeout_s=own.take(
+                _parse_int, "MYSQL_READ_TIMEOUT_S", get(env, "MYSQL_READ_TIMEOUT_S"), 1, default=1
+            ),
             password_set=bool(env.get("MYSQL_PASSWORD")),
         )
+        if problems is None:
+            own.raise_any()
+        return settings
 
 
 @dataclass(frozen=True)
@@ -137,50 +170,68 @@ class LakeSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LakeSettings:
+        """The settings of `env` (the process's environment and ./.env when None). Every bad
+        value is reported, not only the first: SettingsError.problems lists them."""
         if env is None:
             load_dotenv(Path.cwd() / ".env", override=False)
             env = os.environ
-        return cls(
-            start_date=_parse_date("LAKE_START_DATE", get(env, "LAKE_START_DATE")),
-            timezone=_parse_timezone(get(env, "LAKE_TIMEZONE")),
-            lake_root=normalise_lake_root(get(env, "LAKE_ROOT")),
+        p = _Problems()
+
+        def num(name: str, minimum: int, default: int) -> int:
+            return p.take(_parse_int, name, get(env, name), minimum, default=default)
+
+        def time_of(name: str, default: dt.time) -> dt.time:
+            return p.take(_parse_time, name, get(env, name), default=default)
+
+        values = dict(
+            start_date=p.take(
+                _parse_date, "LAKE_START_DATE", get(env, "LAKE_START_DATE"), default=dt.date.min
+            ),
+            timezone=p.take(_parse_timezone, get(env, "LAKE_TIMEZONE"), default="UTC"),
+            lake_root=p.take(normalise_lake_root, get(env, "LAKE_ROOT"), default=""),
             glue_database=get(env, "GLUE_DATABASE"),
-            max_quarantine_rate=_parse_rate(get(env, "LAKE_MAX_QUARANTINE_RATE")),
-            schedule_time=_parse_time("LAKE_SCHEDULE_TIME", get(env, "LAKE_SCHEDULE_TIME")),
-            late_lookback_days=_parse_int(
-                "LAKE_LATE_LOOKBACK_DAYS", get(env, "LAKE_LATE_LOOKBACK_DAYS"), 1
+            max_quarantine_rate=p.take(
+                _parse_rate, get(env, "LAKE_MAX_QUARANTINE_RATE"), default=0.0
             ),
-            late_sensor_interval_s=_parse_int(
-                "LAKE_LATE_SENSOR_INTERVAL_S", get(env, "LAKE_LATE_SENSOR_INTERVAL_S"), 1
+            schedule_time=time_of("LAKE_SCHEDULE_TIME", dt.time(0, 30)),
+            late_lookback_days=num("LAKE_LATE_LOOKBACK_DAYS", 1, 1),
+            late_sensor_interval_s=num("LAKE_LATE_SENSOR_INTERVAL_S", 1, 1),
+            freshness_deadline=time_of("LAKE_FRESHNESS_DEADLINE", dt.time(6, 0)),
+            retry_max=num("LAKE_RETRY_MAX", 0, 0),
+            retry_delay_s=p.take(
+                _parse_seconds, "LAKE_RETRY_DELAY_S", get(env, "LAKE_RETRY_DELAY_S"), default=0.0
             ),
-            freshness_deadline=_parse_time(
-                "LAKE_FRESHNESS_DEADLINE", get(env, "LAKE_FRESHNESS_DEADLINE")
+            alert_sns_topic_arn=p.take(
+                _parse_arn, get(env, "LAKE_ALERT_SNS_TOPIC_ARN"), default=""
             ),
-            retry_max=_parse_int("LAKE_RETRY_MAX", get(env, "LAKE_RETRY_MAX"), 0),
-            retry_delay_s=_parse_seconds("LAKE_RETRY_DELAY_S", get(env, "LAKE_RETRY_DELAY_S")),
-            alert_sns_topic_arn=_parse_arn(get(env, "LAKE_ALERT_SNS_TOPIC_ARN")),
-            alert_webhook_url=_parse_url(
-                "LAKE_ALERT_WEBHOOK_URL", get(env, "LAKE_ALERT_WEBHOOK_URL")
+            alert_webhook_url=p.take(
+                _parse_url, "LAKE_ALERT_WEBHOOK_URL", get(env, "LAKE_ALERT_WEBHOOK_URL"), default=""
             ),
-            webserver_url=_parse_url("DAGSTER_WEBSERVER_URL", get(env, "DAGSTER_WEBSERVER_URL")),
-            **_copies(env.get("LAKE_COPIES", "")),
-            mysql=MySQLSettings.from_env(env),
+            webserver_url=p.take(
+                _parse_url, "DAGSTER_WEBSERVER_URL", get(env, "DAGSTER_WEBSERVER_URL"), default=""
+            ),
+            **p.take(_copies, env.get("LAKE_COPIES", ""), default={}),
+            mysql=MySQLSettings.from_env(env, p),
             athena_workgroup=get(env, "ATHENA_WORKGROUP"),
             athena_output_location=env.get("ATHENA_OUTPUT_LOCATION", ""),
-            backfill_days_per_run=_parse_int(
-                "LAKE_BACKFILL_DAYS_PER_RUN", get(env, "LAKE_BACKFILL_DAYS_PER_RUN"), 0
-            ),
+            backfill_days_per_run=num("LAKE_BACKFILL_DAYS_PER_RUN", 0, 0),
             s3_kms_key_id=get(env, "LAKE_S3_KMS_KEY_ID").strip(),
-            snapshot_retention_days=_parse_int(
-                "LAKE_SNAPSHOT_RETENTION_DAYS", get(env, "LAKE_SNAPSHOT_RETENTION_DAYS"), 0
-            ),
-            orphan_margin_hours=_parse_int(
-                "LAKE_ORPHAN_MARGIN_HOURS", get(env, "LAKE_ORPHAN_MARGIN_HOURS"), 1
-            ),
-            table_format=_parse_choice(
-                "LAKE_TABLE_FORMAT", get(env, "LAKE_TABLE_FORMAT"), TABLE_FORMATS
+            snapshot_retention_days=num("LAKE_SNAPSHOT_RETENTION_DAYS", 0, 0),
+            orphan_margin_hours=num("LAKE_ORPHAN_MARGIN_HOURS", 1, 1),
+            table_format=p.take(
+                _parse_choice,
+                "LAKE_TABLE_FORMAT",
+                get(env, "LAKE_TABLE_FORMAT"),
+                TABLE_FORMATS,
+                default="hive",
             ),
         )
+        try:
+            settings = cls(**values)  # type: ignore[arg-type]
+        except SettingsError as e:  # the values' relations (the deadline after the schedule)
+            p.found.extend(e.problems)
+        p.raise_any()
+        return settings
 
 
 @functools.cache

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, DagsterInstance, materialize
 
-from lake_assets.assets import raw_reports
 from lake_assets.resources.lake import LakeResource, lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets_tests.assets.test_pipeline import canned
 from lake_assets_tests.conftest import FakeMySQL
+from lake_assets_tests.defs import raw_reports
 
 
 class RecordingMySQL(FakeMySQL):

@@ -12,14 +12,19 @@ import pymysql
 import pytest
 from dagster import DagsterInstance, materialize
 
-from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.checks import reconcile
-from lake_assets.checks.checks import ALL_CHECKS, raw_matches_source
 from lake_assets.codec.encode import encode_report
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.zones import RAW, DayPath, read_decoded, read_manifest
+from lake_assets_tests.defs import (
+    ALL_CHECKS,
+    decoded_reports,
+    raw_matches_source,
+    raw_reports,
+    reports_table,
+)
 
 pytestmark = pytest.mark.mysql
 DAY = dt.date(2026, 1, 1)

@@ -22,8 +22,6 @@ import pymysql
 import pytest
 from dagster import DagsterEventType
 
-from lake_assets.assets import raw_reports
-from lake_assets.checks.checks import raw_matches_source
 from lake_assets.copies.assets import build_copy
 from lake_assets.copies.spec import CopyMode, TableSpec
 from lake_assets.demo.seed import replace_days, replace_devices, replace_events
@@ -34,6 +32,7 @@ from lake_assets.resources.mysql import MySQLResource, SourceError
 from lake_assets.settings import LakeSettings
 from lake_assets.zones import DATA, RAW, DayPath, read_manifest
 from lake_assets_tests.conftest import materialize_days
+from lake_assets_tests.defs import raw_matches_source, raw_reports
 from lake_assets_tests.wire import WireProxy
 
 pytestmark = pytest.mark.mysql

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -28,15 +29,14 @@ from lake_assets.assets.metadata import (
     result_per_day,
     stored_columns,
 )
-from lake_assets.assets.raw import raw_reports
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.file_layout import FileLayout
 from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.parquet import PartWriter, iter_batches
-from lake_assets.partitions import daily_partitions, date_to_path_value
-from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
+from lake_assets.partitions import date_to_path_value
+from lake_assets.policies import DailyPolicy
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.retention import remove_unreferenced
 from lake_assets.zones import (
@@ -59,17 +59,20 @@ DECODE_BATCH_ROWS = 500
 READINGS_LANES = 2
 
 
-@asset(
-    partitions_def=daily_partitions,
-    backfill_policy=DAILY_BACKFILL,
-    retry_policy=TRANSIENT_RETRIES,
-    deps=[raw_reports],
-    kinds={"python", "parquet"},
-    group_name="reports",
-    description="One row per sensor reading (sensor-pack v1 decoded), Parquet in "
-    "data/reports/date=YYYYMMDD/; malformed reports with their reason in quarantine/.",
-)
-@only_transient_retried
+def build_decoded_reports(daily: DailyPolicy) -> AssetsDefinition:
+    return asset(
+        name="decoded_reports",
+        partitions_def=daily.partitions,
+        backfill_policy=daily.backfill,
+        retry_policy=daily.retry,
+        deps=["raw_reports"],
+        kinds={"python", "parquet"},
+        group_name="reports",
+        description="One row per sensor reading (sensor-pack v1 decoded), Parquet in "
+        "data/reports/date=YYYYMMDD/; malformed reports with their reason in quarantine/.",
+    )(only_transient_retried(decoded_reports))
+
+
 def decoded_reports(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
     store = lake.store()
     days = run_days(context)

@@ -4,6 +4,7 @@ import datetime as dt
 
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -14,8 +15,8 @@ from lake_assets.assets.metadata import column_schema, result_per_day, stored_co
 from lake_assets.errors import only_transient_retried
 from lake_assets.manifest_stats import RawStats
 from lake_assets.parquet import PartWriter
-from lake_assets.partitions import daily_partitions, date_to_path_value
-from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
+from lake_assets.partitions import date_to_path_value
+from lake_assets.policies import DailyPolicy
 from lake_assets.pools import MYSQL_EXTRACT
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource, SourceError
@@ -32,17 +33,20 @@ from lake_assets.zones import (
 )
 
 
-@asset(
-    partitions_def=daily_partitions,
-    backfill_policy=DAILY_BACKFILL,
-    retry_policy=TRANSIENT_RETRIES,
-    kinds={"mysql", "parquet"},
-    group_name="reports",
-    pool=MYSQL_EXTRACT,
-    description="The day's rows of the MySQL `reports` table, unchanged, as Parquet in "
-    "raw/reports/date=YYYYMMDD/. Each day is read in one consistent snapshot.",
-)
-@only_transient_retried
+def build_raw_reports(daily: DailyPolicy) -> AssetsDefinition:
+    return asset(
+        name="raw_reports",
+        partitions_def=daily.partitions,
+        backfill_policy=daily.backfill,
+        retry_policy=daily.retry,
+        kinds={"mysql", "parquet"},
+        group_name="reports",
+        pool=MYSQL_EXTRACT,
+        description="The day's rows of the MySQL `reports` table, unchanged, as Parquet in "
+        "raw/reports/date=YYYYMMDD/. Each day is read in one consistent snapshot.",
+    )(only_transient_retried(raw_reports))
+
+
 def raw_reports(
     context: AssetExecutionContext, mysql: MySQLResource, lake: LakeResource
 ) -> MaterializeResult:

@@ -4,18 +4,17 @@ import datetime as dt
 
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from lake_assets.assets.days import run_days
-from lake_assets.assets.decoded import decoded_reports
 from lake_assets.assets.metadata import result_per_day
 from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.manifest_stats import DataStats
-from lake_assets.partitions import daily_partitions
-from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
+from lake_assets.policies import DailyPolicy
 from lake_assets.pools import LAKE_CATALOG
 from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import (
@@ -26,7 +25,7 @@ from lake_assets.resources.catalog import (
 )
 from lake_assets.resources.lake import LakeResource
 from lake_assets.retention import remove_unreferenced
-from lake_assets.settings import LakeSettings, current_settings
+from lake_assets.settings import LakeSettings
 from lake_assets.zones import DATA, RAW, TABLE, DayPath, attempt_started, read_manifest
 
 
@@ -59,19 +58,22 @@ def table_kinds(settings: LakeSettings) -> set[str]:
     return {"glue", "athena"} if settings.is_s3 else {"duckdb"}
 
 
-@asset(
-    partitions_def=daily_partitions,
-    backfill_policy=DAILY_BACKFILL,
-    retry_policy=TRANSIENT_RETRIES,
-    deps=[decoded_reports],
-    kinds=table_kinds(current_settings()),
-    group_name="reports",
-    pool=LAKE_CATALOG,
-    description="The `reports` table over the published days: a view in "
-    "<LAKE_ROOT>/catalog.duckdb for a local lake, Glue partitions for an S3 lake; with "
-    "LAKE_TABLE_FORMAT=iceberg, an Iceberg table (one commit per publish).",
-)
-@only_transient_retried
+def build_reports_table(daily: DailyPolicy, kinds: set[str]) -> AssetsDefinition:
+    return asset(
+        name="reports_table",
+        partitions_def=daily.partitions,
+        backfill_policy=daily.backfill,
+        retry_policy=daily.retry,
+        deps=["decoded_reports"],
+        kinds=kinds,
+        group_name="reports",
+        pool=LAKE_CATALOG,
+        description="The `reports` table over the published days: a view in "
+        "<LAKE_ROOT>/catalog.duckdb for a local lake, Glue partitions for an S3 lake; with "
+        "LAKE_TABLE_FORMAT=iceberg, an Iceberg table (one commit per publish).",
+    )(only_transient_retried(reports_table))
+
+
 def reports_table(
     context: AssetExecutionContext, lake: LakeResource, catalog: LakeCatalog
 ) -> MaterializeResult:

@@ -10,11 +10,13 @@ fails, so `lake_failure_alerts` says so. It is a job of its own rather than an a
 """
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from dagster import (
     AssetObservation,
     DefaultScheduleStatus,
+    JobDefinition,
     OpExecutionContext,
     ScheduleDefinition,
     job,
@@ -24,7 +26,6 @@ from dagster import (
 from lake_assets.errors import ExplainedFailure
 from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.settings import current_settings
 from lake_assets.zones import TABLE
 
 SCHEDULED_AT = "dagster/scheduled_execution_time"
@@ -35,14 +36,41 @@ def day_due(at: dt.datetime, timezone: str) -> dt.date:
     return at.astimezone(ZoneInfo(timezone)).date() - dt.timedelta(days=1)
 
 
-@op(description="Fails unless yesterday (LAKE_TIMEZONE) is published in the catalog.")
-def yesterday_published(context: OpExecutionContext, catalog: LakeCatalog) -> None:
-    settings = current_settings()
+@dataclass(frozen=True)
+class Freshness:
+    job: JobDefinition
+    schedule: ScheduleDefinition
+
+
+def build_freshness(deadline: dt.time, timezone: str) -> Freshness:
+    """`freshness_job` and `freshness_schedule`, at `deadline` (LAKE_FRESHNESS_DEADLINE) in
+    `timezone` (LAKE_TIMEZONE)."""
+
+    @op(
+        name="yesterday_published",
+        description="Fails unless yesterday (LAKE_TIMEZONE) is published in the catalog.",
+    )
+    def yesterday_published(context: OpExecutionContext, catalog: LakeCatalog) -> None:
+        check_yesterday(context, catalog, deadline, timezone)
+
+    @job(
+        name="freshness_job",
+        description="At LAKE_FRESHNESS_DEADLINE: yesterday is published, or the run fails.",
+    )
+    def freshness_job() -> None:
+        yesterday_published()
+
+    return Freshness(freshness_job, build_freshness_schedule(freshness_job, deadline, timezone))
+
+
+def check_yesterday(
+    context: OpExecutionContext, catalog: LakeCatalog, deadline_at: dt.time, timezone: str
+) -> None:
     tag = context.run.tags.get(SCHEDULED_AT)
     at = dt.datetime.fromisoformat(tag) if tag else dt.datetime.now(dt.UTC)
-    day = day_due(at, settings.timezone)
+    day = day_due(at, timezone)
     published = catalog.partition(TABLE, date_to_path_value(day))
-    deadline = f"{settings.freshness_deadline:%H:%M} {settings.timezone}"
+    deadline = f"{deadline_at:%H:%M} {timezone}"
     context.log_event(
         AssetObservation(
             asset_key="reports_table",
@@ -58,21 +86,14 @@ def yesterday_published(context: OpExecutionContext, catalog: LakeCatalog) -> No
     context.log.info(f"{day} is published ({published.rows:,} readings) by {deadline}")
 
 
-@job(description="At LAKE_FRESHNESS_DEADLINE: yesterday is published, or the run fails.")
-def freshness_job() -> None:
-    yesterday_published()
-
-
-def build_freshness_schedule(deadline: dt.time, timezone: str) -> ScheduleDefinition:
+def build_freshness_schedule(
+    job: JobDefinition, deadline: dt.time, timezone: str
+) -> ScheduleDefinition:
     return ScheduleDefinition(
         name="freshness_schedule",
-        job=freshness_job,
+        job=job,
         cron_schedule=f"{deadline.minute} {deadline.hour} * * *",
         execution_timezone=timezone,
         default_status=DefaultScheduleStatus.STOPPED,
         description=f"Each day at {deadline:%H:%M} in LAKE_TIMEZONE: yesterday is published.",
     )
-
-
-_settings = current_settings()
-freshness_schedule = build_freshness_schedule(_settings.freshness_deadline, _settings.timezone)

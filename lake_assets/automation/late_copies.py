@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 
 from dagster import (
+    DailyPartitionsDefinition,
     DefaultSensorStatus,
     RunRequest,
     SensorDefinition,
@@ -25,7 +26,7 @@ from dagster import (
     sensor,
 )
 
-from lake_assets.automation.jobs import daily_reports_job
+from lake_assets.automation.jobs import DAILY_REPORTS_JOB
 from lake_assets.automation.late_data import (
     Asked,
     ask,
@@ -82,13 +83,13 @@ def source_checksums(
 
 
 def build_late_copies_sensor(
-    specs: Sequence[TableSpec], settings: LakeSettings
+    specs: Sequence[TableSpec], settings: LakeSettings, partitions: DailyPartitionsDefinition
 ) -> SensorDefinition:
     daily = [spec for spec in specs if spec.daily]
 
     @sensor(
         name="late_copies_sensor",
-        job=daily_reports_job,
+        job_name=DAILY_REPORTS_JOB,
         minimum_interval_seconds=settings.late_sensor_interval_s,
         default_status=DefaultSensorStatus.STOPPED,
         description="Requests the past days (look-back LAKE_LATE_LOOKBACK_DAYS) of each daily "
@@ -101,7 +102,7 @@ def build_late_copies_sensor(
         lake: LakeResource,
         catalog: LakeCatalog,
     ) -> SensorResult | SkipReason:
-        window = lookback_window(settings.late_lookback_days)
+        window = lookback_window(partitions, settings.late_lookback_days)
         if not window or not daily:
             return SkipReason("no daily copy, or no closed day yet")
         store = lake.store()

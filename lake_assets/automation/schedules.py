@@ -1,5 +1,9 @@
 """The schedules: shortly after a day closes in LAKE_TIMEZONE, materialize it (the daily job)
-and refresh the full copies (at the same time)."""
+and refresh the full copies (at the same time); Iceberg maintenance three hours later."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from dagster import (
     DefaultScheduleStatus,
@@ -7,19 +11,19 @@ from dagster import (
     build_schedule_from_partitioned_job,
 )
 
-from lake_assets.automation.jobs import (
-    daily_reports_job,
-    full_copies_job,
-    iceberg_maintenance_job,
-)
-from lake_assets.settings import current_settings
+if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the name
+    from dagster._core.definitions.unresolved_asset_job_definition import (
+        UnresolvedAssetJobDefinition,
+    )
 
 
-def build_daily_schedule(hour: int, minute: int) -> ScheduleDefinition:
+def build_daily_schedule(
+    job: UnresolvedAssetJobDefinition, hour: int, minute: int
+) -> ScheduleDefinition:
     """Each day at hour:minute (LAKE_TIMEZONE, the partitions' timezone), the day just closed;
     the delay after midnight leaves room for the last uploads of the day."""
     return build_schedule_from_partitioned_job(
-        daily_reports_job,
+        job,
         name="daily_reports_schedule",
         hour_of_day=hour,
         minute_of_hour=minute,
@@ -28,10 +32,12 @@ def build_daily_schedule(hour: int, minute: int) -> ScheduleDefinition:
     )
 
 
-def build_full_copies_schedule(hour: int, minute: int, timezone: str) -> ScheduleDefinition:
+def build_full_copies_schedule(
+    job: UnresolvedAssetJobDefinition, hour: int, minute: int, timezone: str
+) -> ScheduleDefinition:
     return ScheduleDefinition(
         name="full_copies_schedule",
-        job=full_copies_job,
+        job=job,
         cron_schedule=f"{minute} {hour} * * *",
         execution_timezone=timezone,
         default_status=DefaultScheduleStatus.STOPPED,
@@ -40,19 +46,17 @@ def build_full_copies_schedule(hour: int, minute: int, timezone: str) -> Schedul
     )
 
 
-_settings = current_settings()
-_at = _settings.schedule_time
-daily_reports_schedule = build_daily_schedule(_at.hour, _at.minute)
-full_copies_schedule = build_full_copies_schedule(_at.hour, _at.minute, _settings.timezone)
-
-# Iceberg maintenance once a day, three hours after the daily run starts (the lake's lock keeps
-# it from committing in the middle of a publish in any case).
-iceberg_maintenance_schedule = ScheduleDefinition(
-    name="iceberg_maintenance_schedule",
-    job=iceberg_maintenance_job,
-    cron_schedule=f"{_at.minute} {(_at.hour + 3) % 24} * * *",
-    execution_timezone=_settings.timezone,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Each day, three hours after LAKE_SCHEDULE_TIME: expire old Iceberg snapshots "
-    "and delete the files nothing reads.",
-)
+def build_iceberg_maintenance_schedule(
+    job: UnresolvedAssetJobDefinition, hour: int, minute: int, timezone: str
+) -> ScheduleDefinition:
+    """Once a day, three hours after the daily run starts (the lake's lock keeps it from
+    committing in the middle of a publish in any case)."""
+    return ScheduleDefinition(
+        name="iceberg_maintenance_schedule",
+        job=job,
+        cron_schedule=f"{minute} {(hour + 3) % 24} * * *",
+        execution_timezone=timezone,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description="Each day, three hours after LAKE_SCHEDULE_TIME: expire old Iceberg "
+        "snapshots and delete the files nothing reads.",
+    )

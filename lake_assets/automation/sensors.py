@@ -12,15 +12,17 @@ import hashlib
 import time
 
 from dagster import (
+    DailyPartitionsDefinition,
     DefaultSensorStatus,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
     sensor,
 )
 
-from lake_assets.automation.jobs import daily_reports_job
+from lake_assets.automation.jobs import DAILY_REPORTS_JOB
 from lake_assets.automation.late_data import (
     Asked,
     ask,
@@ -33,41 +35,58 @@ from lake_assets.automation.late_data import (
     load_cursor,
 )
 from lake_assets.manifest_stats import DataStats
-from lake_assets.partitions import daily_partitions, date_to_path_value, key_to_date
+from lake_assets.partitions import date_to_path_value, key_to_date
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.resources.mysql import MySQLResource
-from lake_assets.settings import current_settings
+from lake_assets.settings import LakeSettings
 from lake_assets.zones import DATA, RAW, TABLE, DayPath, read_manifest
 
-_settings = current_settings()
 
-
-def lookback_window(days: int) -> list[dt.date]:
+def lookback_window(partitions: DailyPartitionsDefinition, days: int) -> list[dt.date]:
     """The last `days` closed partitions (today's open day belongs to the schedule)."""
-    last = daily_partitions.get_last_partition_key()
+    last = partitions.get_last_partition_key()
     if last is None:
         return []
     end = key_to_date(last)
-    first = max(end - dt.timedelta(days=days - 1), _settings.start_date)
+    first = max(end - dt.timedelta(days=days - 1), partitions.start.date())
     return [first + dt.timedelta(days=i) for i in range((end - first).days + 1)]
 
 
-@sensor(
-    job=daily_reports_job,
-    minimum_interval_seconds=_settings.late_sensor_interval_s,
-    default_status=DefaultSensorStatus.STOPPED,
-    description="Requests the past days (look-back LAKE_LATE_LOOKBACK_DAYS) whose published "
-    "version is not the source's any more, as one run per contiguous range; asks again, with "
-    "backoff, while a requested day stays changed.",
-)
-def late_reports_sensor(
+def build_late_reports_sensor(
+    settings: LakeSettings, partitions: DailyPartitionsDefinition
+) -> SensorDefinition:
+    """The sensor, ticking every LAKE_LATE_SENSOR_INTERVAL_S over LAKE_LATE_LOOKBACK_DAYS."""
+
+    @sensor(
+        name="late_reports_sensor",
+        job_name=DAILY_REPORTS_JOB,
+        minimum_interval_seconds=settings.late_sensor_interval_s,
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Requests the past days (look-back LAKE_LATE_LOOKBACK_DAYS) whose published "
+        "version is not the source's any more, as one run per contiguous range; asks again, "
+        "with backoff, while a requested day stays changed.",
+    )
+    def late_reports_sensor(
+        context: SensorEvaluationContext,
+        mysql: MySQLResource,
+        lake: LakeResource,
+        catalog: LakeCatalog,
+    ) -> SensorResult | SkipReason:
+        return late_reports_tick(context, mysql, lake, catalog, settings, partitions)
+
+    return late_reports_sensor
+
+
+def late_reports_tick(
     context: SensorEvaluationContext,
     mysql: MySQLResource,
     lake: LakeResource,
     catalog: LakeCatalog,
+    settings: LakeSettings,
+    partitions: DailyPartitionsDefinition,
 ) -> SensorResult | SkipReason:
-    window = lookback_window(_settings.late_lookback_days)
+    window = lookback_window(partitions, settings.late_lookback_days)
     if not window:
         return SkipReason("no closed day yet")
     store = lake.store()
@@ -89,7 +108,7 @@ def late_reports_sensor(
         asked,
         days_in_flight(context.instance),
         now,
-        _settings.late_sensor_interval_s,
+        settings.late_sensor_interval_s,
     )
     still_stale = {d: a for d, a in asked.items() if not is_current(d, source, published)}
     cursor = ask(still_stale, days, source, now)

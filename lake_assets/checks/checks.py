@@ -4,83 +4,82 @@ The raw and decoded reconciliations are blocking: a day that fails stops the run
 `reports_table`, so it is never published and the last good version stays visible.
 """
 
-from dagster import AssetCheckExecutionContext, AssetCheckSeverity, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    DailyPartitionsDefinition,
+    asset_check,
+)
 
-from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.checks import reconcile
 from lake_assets.checks.per_day import check_each_day
-from lake_assets.partitions import daily_partitions
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.lake import LakeResource
-from lake_assets.settings import current_settings
 from lake_assets.zones import TABLE
 
 
-@asset_check(
-    asset=raw_reports,
-    blocking=True,
-    partitions_def=daily_partitions,
-    description="Raw rows = the source's rows in the extract's snapshot: count, "
-    "min/max id and BIT_XOR(CRC32(id|updated_at)).",
-)
-def raw_matches_source(context: AssetCheckExecutionContext, lake: LakeResource):
-    store = lake.store()
-    return check_each_day(
-        context,
-        lambda day: reconcile.raw_matches_source(store, day),
+def build_report_checks(
+    partitions: DailyPartitionsDefinition, max_quarantine_rate: float
+) -> list[AssetChecksDefinition]:
+    """The reports' four checks, per day of `partitions`; the quarantine rate's limit is
+    LAKE_MAX_QUARANTINE_RATE."""
+
+    @asset_check(
+        asset="raw_reports",
+        blocking=True,
+        partitions_def=partitions,
+        description="Raw rows = the source's rows in the extract's snapshot: count, "
+        "min/max id and BIT_XOR(CRC32(id|updated_at)).",
     )
+    def raw_matches_source(context: AssetCheckExecutionContext, lake: LakeResource):
+        store = lake.store()
+        return check_each_day(context, lambda day: reconcile.raw_matches_source(store, day))
 
-
-@asset_check(
-    asset=decoded_reports,
-    blocking=True,
-    partitions_def=daily_partitions,
-    description="Every raw row is decoded into exactly n_samples × n_channels "
-    "readings or quarantined once.",
-)
-def decoded_accounts_for_raw(context: AssetCheckExecutionContext, lake: LakeResource):
-    store = lake.store()
-    return check_each_day(
-        context,
-        lambda day: reconcile.decoded_accounts_for_raw(store, day),
+    @asset_check(
+        asset="decoded_reports",
+        blocking=True,
+        partitions_def=partitions,
+        description="Every raw row is decoded into exactly n_samples × n_channels "
+        "readings or quarantined once.",
     )
+    def decoded_accounts_for_raw(context: AssetCheckExecutionContext, lake: LakeResource):
+        store = lake.store()
+        return check_each_day(context, lambda day: reconcile.decoded_accounts_for_raw(store, day))
 
-
-@asset_check(
-    asset=decoded_reports,
-    partitions_def=daily_partitions,
-    description="The share of quarantined rows stays under LAKE_MAX_QUARANTINE_RATE (default 1 %).",
-)
-def quarantine_rate(context: AssetCheckExecutionContext, lake: LakeResource):
-    store = lake.store()
-    limit = current_settings().max_quarantine_rate
-    return check_each_day(
-        context,
-        lambda day: reconcile.quarantine_rate(store, day, limit),
-        severity=AssetCheckSeverity.WARN,
+    @asset_check(
+        asset="decoded_reports",
+        partitions_def=partitions,
+        description="The share of quarantined rows stays under LAKE_MAX_QUARANTINE_RATE "
+        f"(here {max_quarantine_rate:.2%}).",
     )
+    def quarantine_rate(context: AssetCheckExecutionContext, lake: LakeResource):
+        store = lake.store()
+        return check_each_day(
+            context,
+            lambda day: reconcile.quarantine_rate(store, day, max_quarantine_rate),
+            severity=AssetCheckSeverity.WARN,
+        )
 
-
-@asset_check(
-    asset=reports_table,
-    partitions_def=daily_partitions,
-    description="The published version of each day is the current decoded attempt "
-    "and holds exactly its readings, counted through the catalog.",
-)
-def published_matches_decoded(
-    context: AssetCheckExecutionContext, lake: LakeResource, catalog: LakeCatalog
-):
-    store = lake.store()
-    published = catalog.partitions(TABLE)  # once for the run, not once per day
-    return check_each_day(
-        context,
-        lambda day: reconcile.published_matches_decoded(store, catalog, published, day),
+    @asset_check(
+        asset="reports_table",
+        partitions_def=partitions,
+        description="The published version of each day is the current decoded attempt "
+        "and holds exactly its readings, counted through the catalog.",
     )
+    def published_matches_decoded(
+        context: AssetCheckExecutionContext, lake: LakeResource, catalog: LakeCatalog
+    ):
+        store = lake.store()
+        published = catalog.partitions(TABLE)  # once for the run, not once per day
+        return check_each_day(
+            context,
+            lambda day: reconcile.published_matches_decoded(store, catalog, published, day),
+        )
 
-
-ALL_CHECKS = [
-    raw_matches_source,
-    decoded_accounts_for_raw,
-    quarantine_rate,
-    published_matches_decoded,
-]
+    return [
+        raw_matches_source,
+        decoded_accounts_for_raw,
+        quarantine_rate,
+        published_matches_decoded,
+    ]

@@ -22,8 +22,7 @@ from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.copies.reconcile import copy_matches_source
 from lake_assets.copies.spec import COPIES_GROUP, TableSpec
 from lake_assets.errors import only_transient_retried
-from lake_assets.partitions import daily_partitions
-from lake_assets.policies import DAILY_BACKFILL, TRANSIENT_RETRIES
+from lake_assets.policies import daily_policy
 from lake_assets.pools import MYSQL_EXTRACT
 from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import LakeCatalog, TableShape
@@ -37,6 +36,7 @@ def build_copy(
     spec: TableSpec, settings: LakeSettings
 ) -> tuple[AssetsDefinition, AssetChecksDefinition]:
     catalog_kind = "glue" if settings.is_s3 else "duckdb"
+    daily = daily_policy(settings)
     what = (
         f"the day's rows (by `{spec.date_column}`, days of LAKE_TIMEZONE)"
         if spec.daily
@@ -46,9 +46,9 @@ def build_copy(
     @asset(
         key=spec.asset_key,
         group_name=COPIES_GROUP,
-        partitions_def=daily_partitions if spec.daily else None,
-        backfill_policy=DAILY_BACKFILL if spec.daily else None,
-        retry_policy=TRANSIENT_RETRIES,
+        partitions_def=daily.partitions if spec.daily else None,
+        backfill_policy=daily.backfill if spec.daily else None,
+        retry_policy=daily.retry,
         kinds={"mysql", "parquet", catalog_kind},
         pool=MYSQL_EXTRACT,
         description=f"A copy of MySQL `{spec.table}`: {what}, as Parquet in data/{spec.name}/ "
@@ -100,7 +100,7 @@ def build_copy(
             asset=spec.asset_key,
             name="matches_source",
             blocking=True,
-            partitions_def=daily_partitions,
+            partitions_def=daily.partitions,
             description="Each day's stored rows = the source's in the extract's snapshot (count, "
             "BIT_XOR and SUM of CRC32 over every column), and the catalog shows that copy.",
         )

@@ -12,7 +12,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import REPORTS_SHAPE
 from lake_assets.resources.iceberg_catalog import ATTEMPTS, RUN_ID, IcebergCatalogResource
@@ -20,6 +19,7 @@ from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.zones import DATA, DayPath, read_manifest
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import FakeMySQL, materialize_days
+from lake_assets_tests.defs import ALL_CHECKS
 
 
 def resources(lake_root: str, rows: dict) -> dict[str, object]:

@@ -10,12 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import DagsterInstance
 
-from lake_assets.automation.freshness import (
-    SCHEDULED_AT,
-    build_freshness_schedule,
-    day_due,
-    freshness_job,
-)
+from lake_assets.automation.freshness import SCHEDULED_AT, build_freshness, day_due
 from lake_assets.resources.catalog import PartitionSpec
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.settings import LakeSettings, SettingsError
@@ -39,7 +34,7 @@ def test_the_day_due_is_the_local_day_before_across_dst(local: str, due: str) ->
 
 
 def test_the_schedule_ticks_at_the_local_deadline() -> None:
-    schedule = build_freshness_schedule(dt.time(6, 0), BERLIN)
+    schedule = build_freshness(dt.time(6, 0), BERLIN).schedule
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", BERLIN)
 
 
@@ -50,7 +45,7 @@ def publish(catalog: DuckDBCatalogResource, date: str) -> None:
 
 def check_at(catalog: DuckDBCatalogResource, local: str) -> tuple[bool, str]:
     at = dt.datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(BERLIN))
-    result = freshness_job.execute_in_process(
+    result = build_freshness(dt.time(6, 0), BERLIN).job.execute_in_process(
         resources={"catalog": catalog},
         tags={SCHEDULED_AT: at.isoformat()},
         instance=DagsterInstance.ephemeral(),
@@ -60,13 +55,7 @@ def check_at(catalog: DuckDBCatalogResource, local: str) -> tuple[bool, str]:
     return result.success, str(failures[0].step_failure_data.error.message) if failures else ""
 
 
-def test_a_rerun_of_an_older_day_does_not_hide_a_missing_yesterday(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LAKE_TIMEZONE", BERLIN)
-    from lake_assets import settings
-
-    settings.current_settings.cache_clear()
+def test_a_rerun_of_an_older_day_does_not_hide_a_missing_yesterday(tmp_path: Path) -> None:
     catalog = DuckDBCatalogResource(path=str(tmp_path / "catalog.duckdb"))
     publish(catalog, "20261022")
     publish(catalog, "20261023")  # re-published just now: "materialized since midnight"
@@ -74,7 +63,6 @@ def test_a_rerun_of_an_older_day_does_not_hide_a_missing_yesterday(
     assert not ok and "2026-10-24 is not published" in message and "Europe/Berlin" in message
     publish(catalog, "20261024")
     assert check_at(catalog, "2026-10-25 06:00") == (True, "")
-    settings.current_settings.cache_clear()
 
 
 @pytest.mark.parametrize("deadline", ["00:00", "00:30", "00:10"])

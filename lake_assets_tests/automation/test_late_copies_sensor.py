@@ -15,6 +15,7 @@ from dagster import build_sensor_context, instance_for_test
 from lake_assets.automation.late_copies import build_late_copies_sensor
 from lake_assets.copies.assets import build_copy
 from lake_assets.copies.spec import CopyMode, TableSpec
+from lake_assets.policies import daily_policy
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import lake_resource
 from lake_assets.resources.mysql import MySQLResource
@@ -38,7 +39,7 @@ def resources(mysql: MySQLResource, root: str) -> dict[str, object]:
 
 
 def evaluate(instance, mysql: MySQLResource, root: str, cursor: str | None = None):
-    sensor = build_late_copies_sensor([SPEC], SETTINGS)
+    sensor = build_late_copies_sensor([SPEC], SETTINGS, daily_policy(SETTINGS).partitions)
     with build_sensor_context(
         instance=instance, cursor=cursor, resources=resources(mysql, root)
     ) as context:

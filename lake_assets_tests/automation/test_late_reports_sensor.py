@@ -18,7 +18,6 @@ from dagster import (
     materialize,
 )
 
-from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.automation.late_data import (
     Asked,
     ask,
@@ -27,12 +26,12 @@ from lake_assets.automation.late_data import (
     fingerprint_key,
     load_cursor,
 )
-from lake_assets.automation.sensors import late_reports_sensor
 from lake_assets.demo.seed import replace_days
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import LocalStore, lake_resource
 from lake_assets.resources.mysql import MySQLResource
 from lake_assets.zones import RAW, DayPath, read_manifest
+from lake_assets_tests.defs import decoded_reports, late_reports_sensor, raw_reports, reports_table
 
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 DAYS = [YESTERDAY - dt.timedelta(days=i) for i in (4, 3, 2, 1, 0)]  # all in the 7-day window

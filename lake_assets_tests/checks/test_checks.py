@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 from dagster import AssetCheckKey, DagsterInstance
 
 from lake_assets.checks import reconcile
-from lake_assets.checks.checks import ALL_CHECKS
 from lake_assets.resources.lake import LocalStore
 from lake_assets.zones import ATTEMPT_TIME, DATA, RAW, DayPath, FileEntry, read_manifest
 from lake_assets_tests.assets.test_pipeline import (  # table_format: each test on both formats
@@ -24,6 +23,7 @@ from lake_assets_tests.assets.test_pipeline import (  # table_format: each test 
     table_format,  # noqa: F401
 )
 from lake_assets_tests.conftest import materialize_days
+from lake_assets_tests.defs import ALL_CHECKS
 
 CHECKS = {
     c: AssetCheckKey.from_user_string(c)

@@ -11,10 +11,10 @@ import psycopg2
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from lake_assets.assets import decoded_reports, raw_reports, reports_table
 from lake_assets.pools import POOLS, Pool, ensure_pools
 from lake_assets_tests.assets.test_pipeline import DAYS, canned, resources
 from lake_assets_tests.conftest import REPO, materialize_days
+from lake_assets_tests.defs import decoded_reports, raw_reports, reports_table
 from lake_assets_tests.deploy.conftest import PG, pg_env
 
 

@@ -1,0 +1,23 @@
+"""The reports' assets, checks and sensor as the tests use them: made by the package's own
+factories from the tests' environment (conftest.py sets it before anything is imported), as
+`lake_assets.definitions` makes them from the process's."""
+
+from __future__ import annotations
+
+import os
+
+from lake_assets.assets import build_report_assets
+from lake_assets.automation.sensors import build_late_reports_sensor
+from lake_assets.checks.checks import build_report_checks
+from lake_assets.policies import daily_policy
+from lake_assets.settings import LakeSettings
+
+SETTINGS = LakeSettings.from_env({k: v for k, v in os.environ.items() if k != "LAKE_COPIES"})
+DAILY = daily_policy(SETTINGS)
+
+raw_reports, decoded_reports, reports_table = build_report_assets(SETTINGS)
+ALL_CHECKS = build_report_checks(DAILY.partitions, SETTINGS.max_quarantine_rate)
+raw_matches_source, decoded_accounts_for_raw, quarantine_rate, published_matches_decoded = (
+    ALL_CHECKS
+)
+late_reports_sensor = build_late_reports_sensor(SETTINGS, DAILY.partitions)
