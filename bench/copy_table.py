@@ -72,11 +72,11 @@ def run_ours(out: Path) -> int:
     from dagster import DagsterInstance, materialize
 
     from lake_assets.copies.assets import build_copy
-    from lake_assets.copies.spec import CopyMode, TableSpec
+    from lake_assets.core.tables import CopyMode, TableSpec
     from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
     from lake_assets.resources.lake import lake_resource
-    from lake_assets.resources.mysql import MySQLResource
     from lake_assets.settings import LakeSettings
+    from lake_assets.source.client import MySQLResource
 
     asset, _ = build_copy(TableSpec(TABLE, CopyMode.FULL), LakeSettings.from_env({}))
     result = materialize(

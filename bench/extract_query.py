@@ -15,7 +15,7 @@ import time
 import pymysql
 from pipeline import DATABASE, FIRST_DAY, mysql_params
 
-from lake_assets.resources.mysql_types import TEXT_DECODERS
+from lake_assets.source.types import TEXT_DECODERS
 
 COLUMNS = "id, device_id, date_start, created_at, updated_at, encoded"
 

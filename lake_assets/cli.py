@@ -182,7 +182,7 @@ def _doctor_checks(settings: LakeSettings, resources: dict[str, Any]) -> bool:
 
 def _judge_copy(mysql: Any, spec: Any) -> str:
     """The copies file's entry against the source: the table, its date column, its types."""
-    from lake_assets.copies.extract import judge_source
+    from lake_assets.source.extract import judge_source
 
     with mysql.connect() as conn:
         source = judge_source(mysql, conn, spec)

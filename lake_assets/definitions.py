@@ -29,13 +29,13 @@ from lake_assets.policies import daily_policy
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.lake import lake_resource
-from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import (
     LakeSettings,
     MySQLSettings,
     current_settings,
     secret,
 )
+from lake_assets.source.client import MySQLResource
 
 
 def build_resources(settings: LakeSettings) -> dict[str, object]:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lake_assets.iceberg import PARTITION_COLUMN
-from lake_assets.partitions import date_to_path_value
+from lake_assets.core.days import PARTITION_COLUMN, date_to_path_value
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
-from lake_assets.resources.mysql import DayFingerprint
+from lake_assets.source.client import DayFingerprint
 from lake_assets.zones import DayManifest
 
 

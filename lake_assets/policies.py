@@ -13,7 +13,6 @@ from dagster import (
     RetryPolicy,
 )
 
-from lake_assets.partitions import build_daily_partitions
 from lake_assets.settings import LakeSettings
 
 
@@ -24,6 +23,14 @@ class DailyPolicy:
     partitions: DailyPartitionsDefinition
     retry: RetryPolicy
     backfill: BackfillPolicy
+
+
+def build_daily_partitions(settings: LakeSettings) -> DailyPartitionsDefinition:
+    """The one daily partitions definition every daily asset shares: LAKE_START_DATE on, days
+    of LAKE_TIMEZONE."""
+    return DailyPartitionsDefinition(
+        start_date=settings.start_date.isoformat(), timezone=settings.timezone
+    )
 
 
 def transient_retries(settings: LakeSettings) -> RetryPolicy:

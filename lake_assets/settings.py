@@ -20,7 +20,7 @@ from dagster import EnvVar
 from dotenv import load_dotenv
 
 from lake_assets.copies.config import CopiesConfigError, load_copies
-from lake_assets.copies.spec import TableSpec
+from lake_assets.core.tables import TableSpec
 
 T = TypeVar("T")
 

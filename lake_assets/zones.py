@@ -14,9 +14,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lake_assets.partitions import date_to_path_value
+from lake_assets.core.days import date_to_path_value
+from lake_assets.core.tables import REPORTS
 from lake_assets.resources.lake import LakeStore
-from lake_assets.tables import REPORTS
 
 RAW, DATA, QUARANTINE = "raw", "data", "quarantine"
 TABLE = REPORTS.name

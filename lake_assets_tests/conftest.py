@@ -27,8 +27,8 @@ from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 from hypothesis import settings
 
 from lake_assets.demo.seed import ensure_schema
-from lake_assets.resources.mysql import DayExtract, DayFingerprint, MySQLResource
-from lake_assets.resources.mysql_types import SourceColumn, schema_of
+from lake_assets.source.client import DayExtract, DayFingerprint, MySQLResource
+from lake_assets.source.types import SourceColumn, schema_of
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance, materialize
 
 from lake_assets.resources.lake import LakeResource, lake_resource
-from lake_assets.resources.mysql import MySQLResource
+from lake_assets.source.client import MySQLResource
 from lake_assets_tests.assets.test_pipeline import canned
 from lake_assets_tests.conftest import FakeMySQL
 from lake_assets_tests.defs import raw_reports

@@ -102,7 +102,7 @@ def test_importing_the_package_reads_no_setting_and_no_file(tmp_path: Path) -> N
     it (the CLI's modules included) reads no variable of ours, no .env and no YAML."""
     modules = [
         "lake_assets.zones",
-        "lake_assets.partitions",
+        "lake_assets.core.days",
         "lake_assets.policies",
         "lake_assets.assets",
         "lake_assets.assets.maintenance",

@@ -22,20 +22,20 @@ from dagster import (
 )
 
 from lake_assets.accounting import Accounting
-from lake_assets.assets.days import Progress, new_attempt, run_days
-from lake_assets.assets.metadata import (
+from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
+from lake_assets.codec.ids import ids_to_numpy
+from lake_assets.core.days import date_to_path_value
+from lake_assets.core.errors import ExplainedFailure, only_transient_retried
+from lake_assets.defs.steps.days import Progress, new_attempt, run_days
+from lake_assets.defs.steps.metadata import (
     column_schema,
     markdown_table,
     result_per_day,
     stored_columns,
 )
-from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
-from lake_assets.codec.ids import ids_to_numpy
-from lake_assets.errors import ExplainedFailure, only_transient_retried
 from lake_assets.file_layout import FileLayout
 from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.parquet import PartWriter, iter_batches
-from lake_assets.partitions import date_to_path_value
 from lake_assets.policies import DailyPolicy
 from lake_assets.resources.lake import LakeResource, LakeStore
 from lake_assets.retention import remove_unreferenced

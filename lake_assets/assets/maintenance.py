@@ -5,7 +5,7 @@ import datetime as dt
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from lake_assets.errors import ExplainedFailure, only_transient_retried
+from lake_assets.core.errors import ExplainedFailure, only_transient_retried
 from lake_assets.iceberg.maintenance import maintain
 from lake_assets.pools import LAKE_CATALOG
 from lake_assets.resources.catalog import LakeCatalog

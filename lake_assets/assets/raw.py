@@ -10,18 +10,18 @@ from dagster import (
     asset,
 )
 
-from lake_assets.assets.days import Progress, new_attempt, run_days
-from lake_assets.assets.metadata import column_schema, result_per_day, stored_columns
-from lake_assets.errors import only_transient_retried
+from lake_assets.core.days import date_to_path_value
+from lake_assets.core.errors import only_transient_retried
+from lake_assets.defs.steps.days import Progress, new_attempt, run_days
+from lake_assets.defs.steps.metadata import column_schema, result_per_day, stored_columns
 from lake_assets.manifest_stats import RawStats
 from lake_assets.parquet import PartWriter
-from lake_assets.partitions import date_to_path_value
 from lake_assets.policies import DailyPolicy
 from lake_assets.pools import MYSQL_EXTRACT
 from lake_assets.resources.lake import LakeResource, LakeStore
-from lake_assets.resources.mysql import MySQLResource, SourceError
 from lake_assets.retention import remove_unreferenced
-from lake_assets.schema_drift import accept_or_refuse
+from lake_assets.source.client import MySQLResource, SourceError
+from lake_assets.source.drift import accept_or_refuse
 from lake_assets.zones import (
     RAW,
     DayManifest,

@@ -10,9 +10,9 @@ from dagster import (
     asset,
 )
 
-from lake_assets.assets.days import run_days
-from lake_assets.assets.metadata import result_per_day
-from lake_assets.errors import ExplainedFailure, only_transient_retried
+from lake_assets.core.errors import ExplainedFailure, only_transient_retried
+from lake_assets.defs.steps.days import run_days
+from lake_assets.defs.steps.metadata import result_per_day
 from lake_assets.manifest_stats import DataStats
 from lake_assets.policies import DailyPolicy
 from lake_assets.pools import LAKE_CATALOG

@@ -23,8 +23,8 @@ from dagster import (
     op,
 )
 
-from lake_assets.errors import ExplainedFailure
-from lake_assets.partitions import date_to_path_value
+from lake_assets.core.days import date_to_path_value
+from lake_assets.core.errors import ExplainedFailure
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.zones import TABLE
 

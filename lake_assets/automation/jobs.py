@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from dagster import AssetSelection, define_asset_job
 
-from lake_assets.copies.spec import TableSpec
+from lake_assets.core.tables import TableSpec
 
 if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the name
     from dagster._core.definitions.unresolved_asset_job_definition import (

@@ -38,14 +38,14 @@ from lake_assets.automation.late_data import (
     load_cursor,
 )
 from lake_assets.automation.sensors import digest, lookback_window
-from lake_assets.copies.extract import judge_source, server_checksum
 from lake_assets.copies.manifest_stats import CopyStats
-from lake_assets.copies.row_checksum import RowChecksum
-from lake_assets.copies.spec import TableSpec
+from lake_assets.core.tables import TableSpec
 from lake_assets.resources.catalog import LakeCatalog, published_attempt, slot_value
 from lake_assets.resources.lake import LakeResource, LakeStore
-from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
+from lake_assets.source.checksums import RowChecksum
+from lake_assets.source.client import MySQLResource
+from lake_assets.source.extract import judge_source, server_checksum
 from lake_assets.zones import DATA, DayPath, read_manifest
 
 

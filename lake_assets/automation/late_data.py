@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from lake_assets.partitions import key_to_date
+from lake_assets.core.days import key_to_date
 
 IN_FLIGHT = [
     DagsterRunStatus.QUEUED,

@@ -13,7 +13,7 @@ from dagster import (
 )
 
 from lake_assets.checks import reconcile
-from lake_assets.checks.per_day import check_each_day
+from lake_assets.defs.steps.per_day import check_each_day
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.lake import LakeResource
 from lake_assets.zones import TABLE

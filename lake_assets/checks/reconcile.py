@@ -10,8 +10,6 @@ import datetime as dt
 import re
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -20,12 +18,13 @@ import pyarrow.compute as pc
 from lake_assets.accounting import Accounting
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
-from lake_assets.copies.row_checksum import mysql_datetime_text
+from lake_assets.core.days import date_to_path_value
+from lake_assets.defs.steps.per_day import Verdict
 from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.parquet import footer_rows, iter_batches
-from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.resources.lake import LakeStore
+from lake_assets.source.checksums import mysql_datetime_text
 from lake_assets.zones import (
     DATA,
     RAW,
@@ -37,15 +36,6 @@ from lake_assets.zones import (
 )
 
 RAW_BATCH_ROWS = 2_000  # raw rows per batch: base64 of a whole day at once would cost ~80 MB
-
-
-@dataclass
-class Verdict:
-    """One day's outcome of one check: pass/fail, why, and the numbers behind it."""
-
-    passed: bool
-    description: str
-    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def _missing(zone: str, day: dt.date) -> Verdict:

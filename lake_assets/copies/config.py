@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from lake_assets.copies.spec import CopyMode, TableSpec
+from lake_assets.core.tables import CopyMode, TableSpec
 
 KEYS = {"table", "mode", "date_column", "sort_by"}
 # Names the lake already uses: the reports pipeline's assets and table, the partition column,
 # and the DuckDB catalog's own bookkeeping table.
 RESERVED = {
-    "reports",  # lake_assets.tables.REPORTS
+    "reports",  # lake_assets.core.tables.REPORTS
     "raw_reports",
     "decoded_reports",
     "reports_table",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lake_assets.copies.row_checksum import RowChecksum
-from lake_assets.resources.mysql_types import SourceColumn
+from lake_assets.source.checksums import RowChecksum
+from lake_assets.source.types import SourceColumn
 
 
 @dataclass(frozen=True)

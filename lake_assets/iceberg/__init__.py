@@ -5,5 +5,3 @@ and data-file layout (`schema.py`), maintenance (`maintenance.py`) and the catal
 pyiceberg is imported only where an Iceberg table is touched, so that a Hive lake's runs do not
 pay for it (~0.3 s and ~15 MB a process).
 """
-
-PARTITION_COLUMN = "date"  # YYYYMMDD; identity partition of every daily table

@@ -45,7 +45,7 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-from lake_assets.iceberg import PARTITION_COLUMN
+from lake_assets.core.days import PARTITION_COLUMN
 
 PARTITION_FIELD_ID = 1000  # Iceberg numbers partition fields from 1000
 

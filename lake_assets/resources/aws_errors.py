@@ -16,7 +16,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from lake_assets.errors import ExplainedFailure
+from lake_assets.core.errors import ExplainedFailure
 
 _DENIED = {"AccessDenied", "AccessDeniedException", "403", "Forbidden", "UnauthorizedOperation"}
 _EXPIRED = {

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 from dagster import ConfigurableResource
 
+from lake_assets.core.days import date_to_path_value
+from lake_assets.core.tables import REPORTS
 from lake_assets.parquet import footer_rows
-from lake_assets.partitions import date_to_path_value
 from lake_assets.resources.lake import LakeStore
 from lake_assets.retention import Published
-from lake_assets.tables import REPORTS
 
 # The table's columns in Hive/Glue/Athena types (contract: lake-contract.md, "The table").
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -29,7 +29,6 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("unit", "string"),
     ("value", "double"),
 )
-PARTITION_KEY = "date"  # string YYYYMMDD, in paths only
 
 
 @dataclass(frozen=True)

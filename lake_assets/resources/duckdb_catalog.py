@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from lake_assets.errors import ExplainedFailure
+from lake_assets.core.errors import ExplainedFailure
 from lake_assets.resources.catalog import (
     REPORTS_SHAPE,
     LakeCatalog,

@@ -19,10 +19,10 @@ from botocore.config import Config
 from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field
 
+from lake_assets.core.days import PARTITION_COLUMN
 from lake_assets.resources.athena import run_athena_query
 from lake_assets.resources.aws_errors import AwsError, explain_aws_errors
 from lake_assets.resources.catalog import (
-    PARTITION_KEY,
     LakeCatalog,
     PartitionSpec,
     TableShape,
@@ -136,7 +136,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
             "Name": shape.name,
             "TableType": "EXTERNAL_TABLE",
             "Parameters": parameters,
-            "PartitionKeys": [{"Name": PARTITION_KEY, "Type": "string"}]
+            "PartitionKeys": [{"Name": PARTITION_COLUMN, "Type": "string"}]
             if shape.partitioned
             else [],
             "StorageDescriptor": {

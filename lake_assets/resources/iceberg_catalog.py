@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
 
-from lake_assets.errors import ExplainedFailure
-from lake_assets.iceberg import PARTITION_COLUMN
+from lake_assets.core.days import PARTITION_COLUMN
+from lake_assets.core.errors import ExplainedFailure
 from lake_assets.parquet import footer_rows
 from lake_assets.resources.catalog import (
     LakeCatalog,

@@ -20,7 +20,7 @@ from typing import Protocol
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from lake_assets.errors import ExplainedFailure, lake_full, lake_unwritable
+from lake_assets.core.errors import ExplainedFailure, lake_full, lake_unwritable
 from lake_assets.file_layout import FileLayout
 
 

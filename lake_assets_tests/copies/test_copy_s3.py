@@ -13,11 +13,11 @@ import pymysql
 import pytest
 
 from lake_assets.copies.assets import build_copy
-from lake_assets.copies.spec import CopyMode, TableSpec
+from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets.resources.lake import lake_resource
-from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
+from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import BUCKET, materialize_days
 
 pytestmark = pytest.mark.mysql

@@ -13,11 +13,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from lake_assets.copies.assets import build_copy
-from lake_assets.copies.spec import CopyMode, TableSpec
+from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.lake import lake_resource
-from lake_assets.resources.mysql import MySQLResource
 from lake_assets.settings import LakeSettings
+from lake_assets.source.client import MySQLResource
 from lake_assets_tests.assets.test_pipeline import (  # each test on both table formats
     FORMAT,
     catalog_of,
@@ -198,8 +198,8 @@ def test_wide_rows_come_in_batches_bounded_in_bytes(
 ) -> None:
     """Rows of 1 MB arrive a few at a time, rows of a few bytes thousands at a time: the
     extract's memory is bounded in bytes, whatever the width of the table."""
-    from lake_assets.copies.extract import judge_source
-    from lake_assets.copies.sql import Window, select_sql
+    from lake_assets.source.extract import judge_source
+    from lake_assets.source.sql import Window, select_sql
 
     with source_conn.cursor() as cur:
         cur.execute("CREATE TABLE wide (id INT PRIMARY KEY, body LONGBLOB)")

@@ -16,14 +16,14 @@ import pymysql
 import pytest
 
 from lake_assets.copies.assets import build_copy
-from lake_assets.copies.row_checksum import mysql_double_text, render
-from lake_assets.copies.spec import CopyMode, TableSpec
+from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.resources.lake import lake_resource
-from lake_assets.resources.mysql import MySQLResource
-from lake_assets.resources.mysql_types import SourceColumn
 from lake_assets.settings import LakeSettings
+from lake_assets.source.checksums import mysql_double_text, render
+from lake_assets.source.client import MySQLResource
+from lake_assets.source.types import SourceColumn
 from lake_assets_tests.conftest import materialize_days
 
 pytestmark = pytest.mark.mysql
@@ -490,7 +490,7 @@ def test_the_zero_date_rule_is_the_same_in_arrow_and_in_sql(
 ) -> None:
     """`zero_dates` (on the text the client receives) and `zero_date_sql` (on the server)
     pick the same values, under a strict sql_mode as under a legacy one."""
-    from lake_assets.resources.mysql_types import zero_date_sql, zero_dates
+    from lake_assets.source.types import zero_date_sql, zero_dates
 
     texts = [
         "2024-00-15",

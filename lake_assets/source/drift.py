@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from lake_assets.errors import ExplainedFailure
+from lake_assets.core.errors import ExplainedFailure
+from lake_assets.core.tables import REPORTS
 from lake_assets.resources.lake import LakeStore
-from lake_assets.resources.mysql_types import SourceColumn
-from lake_assets.tables import REPORTS
+from lake_assets.source.types import SourceColumn
 
 
 class SchemaDrift(ExplainedFailure):

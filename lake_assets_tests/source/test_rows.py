@@ -15,8 +15,8 @@ from pymysql import converters
 from pymysql.cursors import SSCursor
 from pymysql.protocol import MysqlPacket
 
-from lake_assets.resources import mysql_rows
-from lake_assets.resources.mysql_rows import fetch_text_columns, split_columns
+from lake_assets.source import rows as mysql_rows
+from lake_assets.source.rows import fetch_text_columns, split_columns
 
 
 def length_encoded(value: bytes | None) -> bytes:

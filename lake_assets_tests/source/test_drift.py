@@ -12,7 +12,7 @@ from dagster import DagsterInstance, materialize
 
 from lake_assets.demo.seed import replace_days
 from lake_assets.resources.lake import LocalStore, lake_resource
-from lake_assets.resources.mysql import MySQLResource
+from lake_assets.source.client import MySQLResource
 from lake_assets.zones import RAW, DayPath, read_manifest
 from lake_assets_tests.defs import raw_reports
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lake_assets.copies.row_checksum import mysql_datetime_text
+from lake_assets.source.checksums import mysql_datetime_text
 
 # DATETIME's range in MySQL
 DATETIMES = st.datetimes(

@@ -16,16 +16,16 @@ from dagster import ConfigurableResource
 from pydantic import Field, PrivateAttr
 from pymysql.cursors import SSCursor
 
-from lake_assets.copies.sql import day_window, select_sql
-from lake_assets.errors import ExplainedFailure
-from lake_assets.resources.mysql_rows import fetch_text_columns
-from lake_assets.resources.mysql_types import (
+from lake_assets.core.errors import ExplainedFailure
+from lake_assets.core.tables import REPORTS
+from lake_assets.source.rows import fetch_text_columns
+from lake_assets.source.sql import day_window, select_sql
+from lake_assets.source.types import (
     TEXT_DECODERS,
     SourceColumn,
     schema_of,
     without_zero_date_sql,
 )
-from lake_assets.tables import REPORTS
 
 SOURCE_TABLE = REPORTS.table
 DATE_COLUMN = REPORTS.date_column
@@ -474,7 +474,7 @@ class MySQLResource(ConfigurableResource):
     def _select_day(
         self, conn: pymysql.connections.Connection, columns: list[SourceColumn], day: dt.date
     ) -> SSCursor:
-        """The day's rows, selected as any daily copy's are (copies/sql.py): the query sent,
+        """The day's rows, selected as any daily copy's are (source/sql.py): the query sent,
         its rows not yet read."""
         [date_column] = [c for c in columns if c.name == DATE_COLUMN]
         window = day_window(date_column, day, "UTC")  # a DATE column: the timezone is unused

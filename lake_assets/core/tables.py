@@ -1,4 +1,6 @@
-"""A copied table as a value: what to copy, how, and under which names."""
+"""A table as a value: what to copy, how, and under which names. Copies declared in the
+copies file are `TableSpec`s (copies/config.py), and so is the one table the lake transforms,
+`REPORTS`."""
 
 from __future__ import annotations
 
@@ -42,3 +44,15 @@ class TableSpec:
     @property
     def label(self) -> str:
         return self.origin or f"copy of {self.table}"
+
+
+# `raw_reports` is the daily copy of `reports` (by `date_start`, device-major), checked against
+# the source with the key `id|updated_at`, which the late-data sensor can afford to recompute
+# every tick; `decoded_reports` and `reports_table` are the transform and its catalog table.
+REPORTS = TableSpec(
+    table="reports",
+    mode=CopyMode.DAILY,
+    date_column="date_start",
+    sort_by=("device_id", "id"),  # device-major: row groups prune on device_id, then ts
+    origin="the contract's reports table",
+)

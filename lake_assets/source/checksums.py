@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake_assets.copies.sql import NULL_TEXT, SEPARATOR
-from lake_assets.resources.mysql_types import SourceColumn
+from lake_assets.source.sql import NULL_TEXT, SEPARATOR
+from lake_assets.source.types import SourceColumn
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dagster import AssetExecutionContext
 
-from lake_assets.partitions import key_to_date
+from lake_assets.core.days import key_to_date
 from lake_assets.resources.lake import LakeStore
 from lake_assets.retention import PublishedLookup, remove_unreferenced
 from lake_assets.run_tags import run_process_tags

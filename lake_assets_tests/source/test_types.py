@@ -8,7 +8,7 @@ import decimal
 import pyarrow as pa
 import pytest
 
-from lake_assets.resources.mysql_types import SourceColumn, UnsupportedColumnType
+from lake_assets.source.types import SourceColumn, UnsupportedColumnType
 
 
 def col(data_type: str, column_type: str | None = None, **kw: int) -> SourceColumn:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from lake_assets.resources.mysql_types import (
+from lake_assets.source.types import (
     GEOMETRIES,
     STRINGS,
     SourceColumn,

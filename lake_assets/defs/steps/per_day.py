@@ -9,6 +9,8 @@ write to the event log per day).
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from dagster import (
     AssetCheckEvaluation,
@@ -18,9 +20,17 @@ from dagster import (
     MetadataValue,
 )
 
-from lake_assets.assets.metadata import markdown_table
-from lake_assets.checks.reconcile import Verdict
-from lake_assets.partitions import key_to_date
+from lake_assets.core.days import key_to_date
+from lake_assets.defs.steps.metadata import markdown_table
+
+
+@dataclass
+class Verdict:
+    """One day's outcome of one check: pass/fail, why, and the numbers behind it."""
+
+    passed: bool
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def check_each_day(

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pymysql
 
-from lake_assets.copies.row_checksum import RowChecksum
-from lake_assets.copies.spec import TableSpec
-from lake_assets.copies.sql import Window, checksum_sql, day_window, select_sql
-from lake_assets.errors import ExplainedFailure
-from lake_assets.resources.catalog import PARTITION_KEY
-from lake_assets.resources.mysql import MySQLResource, end_snapshot
-from lake_assets.resources.mysql_types import SourceColumn, UnsupportedColumnType, schema_of
+from lake_assets.core.days import PARTITION_COLUMN
+from lake_assets.core.errors import ExplainedFailure
+from lake_assets.core.tables import TableSpec
+from lake_assets.source.checksums import RowChecksum
+from lake_assets.source.client import MySQLResource, end_snapshot
+from lake_assets.source.sql import Window, checksum_sql, day_window, select_sql
+from lake_assets.source.types import SourceColumn, UnsupportedColumnType, schema_of
 
 DATE_TYPES = {"date", "datetime", "timestamp"}
 
@@ -79,9 +79,9 @@ def judge_source(
                 f"date_column `{spec.date_column}` is {date_column.column_type}, not a DATE, "
                 "DATETIME or TIMESTAMP"
             )
-        if any(c.name.lower() == PARTITION_KEY for c in columns):
+        if any(c.name.lower() == PARTITION_COLUMN for c in columns):
             raise fail(
-                f"`{spec.table}` has a column `{PARTITION_KEY}`, the lake's partition "
+                f"`{spec.table}` has a column `{PARTITION_COLUMN}`, the lake's partition "
                 "column; copy it with mode: full, or from a view that renames it"
             )
     for key, names in (("sort_by", spec.sort_by), ("checksum_columns", spec.checksum_columns)):

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pymysql
 import pytest
 
-from lake_assets.resources.mysql import DAYS_AHEAD, MySQLResource, SourceError
+from lake_assets.source.client import DAYS_AHEAD, MySQLResource, SourceError
 
 DAY = dt.date(2026, 1, 2)
 
