@@ -72,10 +72,12 @@ prod-local: install mysql postgres
 
 test: install mysql postgres
 	$(BIN)/ruff check lake_assets lake_assets_tests bench
+	$(BIN)/lint-imports
 	LAKE_REQUIRE_MYSQL=1 LAKE_REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check lake_assets lake_assets_tests bench
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check lake_assets lake_assets_tests bench
 
 format: install

@@ -73,8 +73,8 @@ def run_ours(out: Path) -> int:
 
     from lake_assets.copies.assets import build_copy
     from lake_assets.core.tables import CopyMode, TableSpec
+    from lake_assets.defs.resources import lake_resource
     from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-    from lake_assets.resources.lake import lake_resource
     from lake_assets.settings import LakeSettings
     from lake_assets.source.client import MySQLResource
 

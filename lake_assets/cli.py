@@ -16,8 +16,8 @@ from typing import Any
 import click
 import pymysql
 
+from lake_assets.lake.zones import TABLE
 from lake_assets.settings import LakeSettings, SettingsError
-from lake_assets.zones import TABLE
 
 
 def _settings() -> LakeSettings:
@@ -42,7 +42,7 @@ def _mysql_params() -> dict[str, object]:
 @contextmanager
 def _resources(settings: LakeSettings) -> Iterator[dict[str, Any]]:
     """The code location's resources, initialised with their EnvVars resolved, as in a run."""
-    from lake_assets.definitions import build_resources
+    from lake_assets.defs.resources import build_resources
 
     with ExitStack() as stack:
         yield {
@@ -295,7 +295,7 @@ def report(chart: str | None) -> None:
 
 
 def _report(resources: dict[str, Any], chart: str | None = None) -> None:
-    from lake_assets.zones import read_decoded
+    from lake_assets.lake.zones import read_decoded
 
     store = resources["lake"].store()
     _, rows = resources["catalog"].query(

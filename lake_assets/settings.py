@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dagster import EnvVar
 from dotenv import load_dotenv
 
-from lake_assets.copies.config import CopiesConfigError, load_copies
+from lake_assets.core.copies_file import CopiesConfigError, load_copies
 from lake_assets.core.tables import TableSpec
 
 T = TypeVar("T")

@@ -26,8 +26,9 @@ import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 from hypothesis import settings
 
+from lake_assets.core.fingerprints import DayFingerprint
 from lake_assets.demo.seed import ensure_schema
-from lake_assets.source.client import DayExtract, DayFingerprint, MySQLResource
+from lake_assets.source.client import DayExtract, MySQLResource
 from lake_assets.source.types import SourceColumn, schema_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,7 +205,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(params=["local", "s3"])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path):
     """The same LakeStore contract on a local folder and on S3 (moto)."""
-    from lake_assets.resources.lake import LocalStore
+    from lake_assets.lake.store import LocalStore
 
     if request.param == "local":
         yield LocalStore(str(tmp_path / "lake"))
@@ -212,7 +213,7 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path):
     import boto3
     from moto import mock_aws
 
-    from lake_assets.resources.s3 import S3Store
+    from lake_assets.lake.s3 import S3Store
 
     monkeypatch = request.getfixturevalue("monkeypatch")
     fake_aws_env(monkeypatch)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from dagster import DagsterEventType, DagsterInstance, materialize
 
-from lake_assets.resources.lake import LakeResource, lake_resource
+from lake_assets.defs.resources import lake_resource
+from lake_assets.resources.lake import LakeResource
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.assets.test_pipeline import canned
 from lake_assets_tests.conftest import FakeMySQL
@@ -86,7 +87,7 @@ def test_an_unexpected_error_is_not_retried(lake_root: str) -> None:
 def test_a_full_disk_fails_at_once_naming_lake_root(
     lake_root: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lake_assets.parquet import PartWriter
+    from lake_assets.lake.parquet import PartWriter
 
     def full(self: PartWriter, batch: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", f"{lake_root}/raw/x.parquet")

@@ -30,7 +30,7 @@ SENTENCES = [
     "MYSQL_PORT='abc' must be a whole number ≥ 1",
     "LAKE_TABLE_FORMAT='delta': set it to one of hive, iceberg",
     "LAKE_START_DATE='2021-13-01' is not a date",
-    "hourly",  # the copies file's entry, by its own sentence (copies/config.py)
+    "hourly",  # the copies file's entry, by its own sentence (core/copies_file.py)
 ]
 
 
@@ -101,7 +101,7 @@ def test_importing_the_package_reads_no_setting_and_no_file(tmp_path: Path) -> N
     """Everything below definitions.py and cli.py takes its settings as arguments: importing
     it (the CLI's modules included) reads no variable of ours, no .env and no YAML."""
     modules = [
-        "lake_assets.zones",
+        "lake_assets.lake.zones",
         "lake_assets.core.days",
         "lake_assets.policies",
         "lake_assets.assets",

@@ -143,9 +143,8 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     """The demo end to end on MariaDB: seed, the reports pipeline and the demo's copies, then
     the mean temperature per site, answered from the catalog."""
     from lake_assets.copies.assets import build_copy
-    from lake_assets.copies.config import load_copies
-    from lake_assets.definitions import build_catalog
-    from lake_assets.resources.lake import lake_resource
+    from lake_assets.core.copies_file import load_copies
+    from lake_assets.defs.resources import build_catalog, lake_resource
     from lake_assets.settings import LakeSettings
     from lake_assets_tests.assets.test_pipeline import ASSETS
     from lake_assets_tests.conftest import materialize_days
@@ -208,9 +207,8 @@ def test_the_demo_report_is_the_same_on_both_table_formats(
     """`make demo`'s answer, number for number, from a Hive lake and from an Iceberg lake fed
     by the same source: the reports pipeline and the demo's copies, then `demo report`."""
     from lake_assets.copies.assets import build_copy
-    from lake_assets.copies.config import load_copies
-    from lake_assets.definitions import build_catalog
-    from lake_assets.resources.lake import lake_resource
+    from lake_assets.core.copies_file import load_copies
+    from lake_assets.defs.resources import build_catalog, lake_resource
     from lake_assets.settings import LakeSettings
     from lake_assets_tests.assets.test_pipeline import ASSETS
     from lake_assets_tests.conftest import materialize_days

@@ -17,11 +17,12 @@ import pyarrow.parquet as pq
 import pymysql
 import pytest
 
+from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import DATA, DayPath, read_manifest
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.lake import LakeStore, lake_resource
-from lake_assets.zones import DATA, DayPath, read_manifest
 from lake_assets_tests.assets.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
 from lake_assets_tests.test_cli_range_run import ASSETS, dagster_env, expected_per_day
@@ -79,7 +80,7 @@ def parquet_keys_by_day(list_keys, zone: str) -> dict[str, set[str]]:
 def test_overlapping_cli_ranges_on_a_local_lake(
     mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
 ) -> None:
-    from lake_assets.resources.lake import LocalStore
+    from lake_assets.lake.store import LocalStore
 
     replace_days(source_conn, DAYS, devices=3)
     lake_root = str(tmp_path / "lake")
@@ -105,8 +106,8 @@ def test_overlapping_cli_ranges_into_iceberg(
     """The same two processes on a local Iceberg lake: their commits on the shared days are
     serialized by the lake's lock and ordered by attempt; each day ends as one version, the
     table's, which matches the source."""
+    from lake_assets.lake.store import LocalStore
     from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-    from lake_assets.resources.lake import LocalStore
 
     replace_days(source_conn, DAYS, devices=3)
     lake_root = str(tmp_path / "lake")

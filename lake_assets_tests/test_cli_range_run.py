@@ -15,9 +15,9 @@ import pytest
 from dagster import DagsterInstance
 
 from lake_assets.demo.seed import replace_days
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.lake import LocalStore
-from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
 from lake_assets_tests.codec import reference
 from lake_assets_tests.conftest import REPO
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, materialize
 
-from lake_assets.resources.lake import lake_resource
+from lake_assets.defs.resources import lake_resource
 from lake_assets.source.client import DayExtract, MySQLResource
 from lake_assets_tests.conftest import FakeMySQL
 from lake_assets_tests.defs import raw_reports

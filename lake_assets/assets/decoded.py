@@ -21,7 +21,6 @@ from dagster import (
     asset,
 )
 
-from lake_assets.accounting import Accounting
 from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.core.days import date_to_path_value
@@ -33,13 +32,13 @@ from lake_assets.defs.steps.metadata import (
     result_per_day,
     stored_columns,
 )
-from lake_assets.file_layout import FileLayout
-from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
-from lake_assets.parquet import PartWriter, iter_batches
-from lake_assets.policies import DailyPolicy
-from lake_assets.resources.lake import LakeResource, LakeStore
-from lake_assets.retention import remove_unreferenced
-from lake_assets.zones import (
+from lake_assets.lake.accounting import Accounting
+from lake_assets.lake.file_layout import FileLayout
+from lake_assets.lake.manifest_stats import DataStats, QuarantineStats, RawStats
+from lake_assets.lake.parquet import PartWriter, iter_batches
+from lake_assets.lake.retention import remove_unreferenced
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import (
     DATA,
     QUARANTINE,
     RAW,
@@ -52,6 +51,8 @@ from lake_assets.zones import (
     read_manifest,
     switch_manifest,
 )
+from lake_assets.policies import DailyPolicy
+from lake_assets.resources.lake import LakeResource
 
 # ~180k readings (~7 MB) per batch at production sizes: small enough to keep memory flat,
 # large enough that per-batch overhead is noise.

@@ -14,15 +14,11 @@ from lake_assets.core.days import date_to_path_value
 from lake_assets.core.errors import only_transient_retried
 from lake_assets.defs.steps.days import Progress, new_attempt, run_days
 from lake_assets.defs.steps.metadata import column_schema, result_per_day, stored_columns
-from lake_assets.manifest_stats import RawStats
-from lake_assets.parquet import PartWriter
-from lake_assets.policies import DailyPolicy
-from lake_assets.pools import MYSQL_EXTRACT
-from lake_assets.resources.lake import LakeResource, LakeStore
-from lake_assets.retention import remove_unreferenced
-from lake_assets.source.client import MySQLResource, SourceError
-from lake_assets.source.drift import accept_or_refuse
-from lake_assets.zones import (
+from lake_assets.lake.manifest_stats import RawStats
+from lake_assets.lake.parquet import PartWriter
+from lake_assets.lake.retention import remove_unreferenced
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import (
     RAW,
     DayManifest,
     DayPath,
@@ -31,6 +27,11 @@ from lake_assets.zones import (
     read_manifest,
     switch_manifest,
 )
+from lake_assets.policies import DailyPolicy
+from lake_assets.pools import MYSQL_EXTRACT
+from lake_assets.resources.lake import LakeResource
+from lake_assets.source.client import MySQLResource, SourceError
+from lake_assets.source.drift import accept_or_refuse
 
 
 def build_raw_reports(daily: DailyPolicy) -> AssetsDefinition:

@@ -13,7 +13,9 @@ from dagster import (
 from lake_assets.core.errors import ExplainedFailure, only_transient_retried
 from lake_assets.defs.steps.days import run_days
 from lake_assets.defs.steps.metadata import result_per_day
-from lake_assets.manifest_stats import DataStats
+from lake_assets.lake.manifest_stats import DataStats
+from lake_assets.lake.retention import remove_unreferenced
+from lake_assets.lake.zones import DATA, RAW, TABLE, DayPath, attempt_started, read_manifest
 from lake_assets.policies import DailyPolicy
 from lake_assets.pools import LAKE_CATALOG
 from lake_assets.publishing import partition_of, publish_forward
@@ -24,9 +26,7 @@ from lake_assets.resources.catalog import (
     published_lookup,
 )
 from lake_assets.resources.lake import LakeResource
-from lake_assets.retention import remove_unreferenced
 from lake_assets.settings import LakeSettings
-from lake_assets.zones import DATA, RAW, TABLE, DayPath, attempt_started, read_manifest
 
 
 def _figures(spec: PartitionSpec, moved_dates: set[str]) -> dict[str, object]:

@@ -27,7 +27,7 @@ from dagster import (
     sensor,
 )
 
-from lake_assets.run_tags import HOST, PID
+from lake_assets.core.run_tags import HOST, PID
 
 
 def pid_alive(pid: int) -> bool:

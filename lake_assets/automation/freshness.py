@@ -25,8 +25,8 @@ from dagster import (
 
 from lake_assets.core.days import date_to_path_value
 from lake_assets.core.errors import ExplainedFailure
+from lake_assets.lake.zones import TABLE
 from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.zones import TABLE
 
 SCHEDULED_AT = "dagster/scheduled_execution_time"
 

@@ -14,9 +14,9 @@ from dagster import (
 
 from lake_assets.checks import reconcile
 from lake_assets.defs.steps.per_day import check_each_day
+from lake_assets.lake.zones import TABLE
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.lake import LakeResource
-from lake_assets.zones import TABLE
 
 
 def build_report_checks(

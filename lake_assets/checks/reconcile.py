@@ -15,17 +15,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake_assets.accounting import Accounting
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.core.days import date_to_path_value
 from lake_assets.defs.steps.per_day import Verdict
-from lake_assets.manifest_stats import DataStats, QuarantineStats, RawStats
-from lake_assets.parquet import footer_rows, iter_batches
-from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
-from lake_assets.resources.lake import LakeStore
-from lake_assets.source.checksums import mysql_datetime_text
-from lake_assets.zones import (
+from lake_assets.lake.accounting import Accounting
+from lake_assets.lake.manifest_stats import DataStats, QuarantineStats, RawStats
+from lake_assets.lake.parquet import footer_rows, iter_batches
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import (
     DATA,
     RAW,
     TABLE,
@@ -34,6 +32,8 @@ from lake_assets.zones import (
     read_decoded,
     read_manifest,
 )
+from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
+from lake_assets.source.checksums import mysql_datetime_text
 
 RAW_BATCH_ROWS = 2_000  # raw rows per batch: base64 of a whole day at once would cost ~80 MB
 
@@ -101,7 +101,7 @@ def decoded_accounts_for_raw(store: LakeStore, day: dt.date) -> Verdict:
     readings, or quarantined once; nothing else is in either zone.
 
     The per-report figures were accounted while the day was written (lake_assets/
-    accounting.py): they must add up, describe the current raw extract (its rows and source
+    lake/accounting.py): they must add up, describe the current raw extract (its rows and source
     snapshot), and match what the stored files hold, counted from their footers. A day decoded
     before that accounting existed is recounted from the files themselves."""
     raw, decoded = _manifest(store, RAW, day), read_decoded(store, day)

@@ -22,6 +22,7 @@ from lake_assets.core.tables import COPIES_GROUP, TableSpec
 from lake_assets.defs.steps.days import run_days
 from lake_assets.defs.steps.metadata import column_schema, markdown_table, result_per_day
 from lake_assets.defs.steps.per_day import check_each_day, flat_metadata
+from lake_assets.lake.zones import DATA, DayManifest, DayPath
 from lake_assets.policies import daily_policy
 from lake_assets.pools import MYSQL_EXTRACT
 from lake_assets.publishing import partition_of, publish_forward
@@ -29,7 +30,6 @@ from lake_assets.resources.catalog import LakeCatalog, TableShape
 from lake_assets.resources.lake import LakeResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
-from lake_assets.zones import DATA, DayManifest, DayPath
 
 
 def build_copy(

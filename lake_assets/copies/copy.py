@@ -9,19 +9,15 @@ from dagster import AssetExecutionContext
 
 from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.core.errors import ExplainedFailure
+from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.core.tables import TableSpec
 from lake_assets.defs.steps.days import Progress, new_attempt
 from lake_assets.defs.steps.metadata import stored_columns
-from lake_assets.file_layout import HIVE, FileLayout
-from lake_assets.parquet import PartWriter
-from lake_assets.resources.catalog import LakeCatalog, published_lookup, shape_of, slot_value
-from lake_assets.resources.lake import LakeStore
-from lake_assets.retention import remove_unreferenced
-from lake_assets.source.checksums import RowChecksum, batch_checksum
-from lake_assets.source.client import MySQLResource
-from lake_assets.source.drift import accept_or_refuse, schema_key
-from lake_assets.source.extract import extract
-from lake_assets.zones import (
+from lake_assets.lake.file_layout import HIVE, FileLayout
+from lake_assets.lake.parquet import PartWriter
+from lake_assets.lake.retention import remove_unreferenced
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import (
     DATA,
     DayManifest,
     DayPath,
@@ -30,6 +26,11 @@ from lake_assets.zones import (
     read_manifest,
     switch_manifest,
 )
+from lake_assets.resources.catalog import LakeCatalog, published_lookup, shape_of, slot_value
+from lake_assets.source.checksums import batch_checksum
+from lake_assets.source.client import MySQLResource
+from lake_assets.source.drift import accept_or_refuse, schema_key
+from lake_assets.source.extract import extract
 
 
 class CopyMismatch(ExplainedFailure):

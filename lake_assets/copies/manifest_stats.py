@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lake_assets.source.checksums import RowChecksum
+from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.source.types import SourceColumn
 
 

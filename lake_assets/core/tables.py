@@ -1,5 +1,5 @@
 """A table as a value: what to copy, how, and under which names. Copies declared in the
-copies file are `TableSpec`s (copies/config.py), and so is the one table the lake transforms,
+copies file are `TableSpec`s (core/copies_file.py), and so is the one table the lake transforms,
 `REPORTS`."""
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lake_assets.resources.lake import LakeStore
-from lake_assets.zones import DATA, DayPath, attempt_started, read_manifest
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import DATA, DayPath, attempt_started, read_manifest
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table

@@ -24,7 +24,6 @@ Iceberg has no unsigned or 8/16-bit integers and its decimals stop at 38 digits:
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
@@ -77,24 +76,6 @@ def iceberg_type(t: pa.DataType) -> IcebergType:
     raise TypeError(f"no Iceberg type for Arrow type {t}")
 
 
-def file_schema(schema: pa.Schema, partitioned: bool = True) -> pa.Schema:
-    """The Arrow schema of an Iceberg table's data files: µs timestamps, and the `date` column
-    last when the table is partitioned by day."""
-    fields = [_storable(f) for f in schema]
-    if partitioned:
-        fields.append(pa.field(PARTITION_COLUMN, pa.dictionary(pa.int8(), pa.string()), False))
-    return pa.schema(fields)
-
-
-def _storable(f: pa.Field) -> pa.Field:
-    """Timestamps in µs; decimals of more than 38 digits as their exact text."""
-    if pa.types.is_timestamp(f.type) and f.type.unit != "us":
-        return f.with_type(pa.timestamp("us", tz=f.type.tz))
-    if pa.types.is_decimal(f.type) and f.type.precision > 38:
-        return f.with_type(pa.string())
-    return f
-
-
 def table_schema(files: pa.Schema) -> Schema:
     """The Iceberg schema of a table whose data files have the Arrow schema `files` (its
     field ids are the catalog's to assign)."""
@@ -113,23 +94,4 @@ def partition_spec(schema: Schema) -> PartitionSpec:
     source = schema.find_field(PARTITION_COLUMN).field_id
     return PartitionSpec(
         PartitionField(source, PARTITION_FIELD_ID, IdentityTransform(), PARTITION_COLUMN)
-    )
-
-
-def for_day(data: pa.Table | pa.RecordBatch, files: pa.Schema, date: str) -> pa.Table:
-    """`data` in the files' layout: timestamps in µs and, when partitioned, the day's `date`."""
-    table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
-    columns = list(table.columns)
-    if PARTITION_COLUMN in files.names and PARTITION_COLUMN not in table.column_names:
-        columns.append(_constant(date, table.num_rows))
-    return pa.Table.from_arrays(
-        [c.cast(f.type) if c.type != f.type else c for c, f in zip(columns, files, strict=True)],
-        schema=files,
-    )
-
-
-def _constant(value: str, n: int) -> pa.DictionaryArray:
-    """`value` n times, as a one-entry dictionary (no per-row string)."""
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, dtype=np.int8)), pa.array([value], pa.string())
     )

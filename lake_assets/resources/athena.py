@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lake_assets.resources.aws_errors import AwsError, explain_aws_errors
+from lake_assets.lake.aws import AwsError, explain_aws_errors
 
 ATHENA_PERMISSIONS = (
     "athena:StartQueryExecution, athena:GetQueryExecution, athena:GetQueryResults "

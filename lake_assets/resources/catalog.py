@@ -16,9 +16,9 @@ from dagster import ConfigurableResource
 
 from lake_assets.core.days import date_to_path_value
 from lake_assets.core.tables import REPORTS
-from lake_assets.parquet import footer_rows
-from lake_assets.resources.lake import LakeStore
-from lake_assets.retention import Published
+from lake_assets.lake.parquet import footer_rows
+from lake_assets.lake.retention import Published
+from lake_assets.lake.store import LakeStore
 
 # The table's columns in Hive/Glue/Athena types (contract: lake-contract.md, "The table").
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (

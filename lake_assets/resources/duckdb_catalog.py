@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from lake_assets.core.errors import ExplainedFailure
+from lake_assets.lake.store import LakeStore
 from lake_assets.resources.catalog import (
     REPORTS_SHAPE,
     LakeCatalog,
@@ -28,7 +29,6 @@ from lake_assets.resources.catalog import (
     TableShape,
     as_shape,
 )
-from lake_assets.resources.lake import LakeStore
 
 if TYPE_CHECKING:
     import duckdb

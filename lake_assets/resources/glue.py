@@ -20,8 +20,8 @@ from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field
 
 from lake_assets.core.days import PARTITION_COLUMN
+from lake_assets.lake.aws import AwsError, explain_aws_errors
 from lake_assets.resources.athena import run_athena_query
-from lake_assets.resources.aws_errors import AwsError, explain_aws_errors
 from lake_assets.resources.catalog import (
     LakeCatalog,
     PartitionSpec,

@@ -2,7 +2,7 @@
 
 A local lake keeps them in a pyiceberg `SqlCatalog` on SQLite, `<LAKE_ROOT>/iceberg_catalog.db`,
 with each table's metadata under `<LAKE_ROOT>/iceberg/<table>/`. The data files are the ones
-the assets wrote (file_layout.py); they are never copied or rewritten.
+the assets wrote (lake/file_layout.py); they are never copied or rewritten.
 
 Publishing days is one catalog commit holding one snapshot: the days' current files removed
 and the new ones added by the same snapshot producer (an `overwrite`; an `append` when the days
@@ -27,7 +27,9 @@ from pydantic import Field, PrivateAttr
 
 from lake_assets.core.days import PARTITION_COLUMN
 from lake_assets.core.errors import ExplainedFailure
-from lake_assets.parquet import footer_rows
+from lake_assets.lake.parquet import footer_rows
+from lake_assets.lake.retention import Published
+from lake_assets.lake.store import LakeStore
 from lake_assets.resources.catalog import (
     LakeCatalog,
     PartitionSpec,
@@ -36,8 +38,6 @@ from lake_assets.resources.catalog import (
     published_attempt,
 )
 from lake_assets.resources.duckdb_catalog import sql_identifier, sql_string
-from lake_assets.resources.lake import LakeStore
-from lake_assets.retention import Published
 
 if TYPE_CHECKING:  # pyiceberg is imported where a table is touched (lake_assets/iceberg)
     from pyiceberg.catalog import Catalog

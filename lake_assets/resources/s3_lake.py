@@ -9,8 +9,9 @@ from __future__ import annotations
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
-from lake_assets.resources.lake import LakeResource, LakeStore
-from lake_assets.resources.s3 import S3Store
+from lake_assets.lake.s3 import S3Store
+from lake_assets.lake.store import LakeStore
+from lake_assets.resources.lake import LakeResource
 
 
 class S3LakeResource(LakeResource):

@@ -11,25 +11,13 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.source.sql import NULL_TEXT, SEPARATOR
 from lake_assets.source.types import SourceColumn
-
-
-@dataclass(frozen=True)
-class RowChecksum:
-    """COUNT, BIT_XOR and SUM of CRC32 over the rows' keys."""
-
-    rows: int = 0
-    xor: int = 0
-    sum: int = 0
-
-    def __add__(self, other: RowChecksum) -> RowChecksum:
-        return RowChecksum(self.rows + other.rows, self.xor ^ other.xor, self.sum + other.sum)
 
 
 def checksum_of(batches: Iterable[pa.RecordBatch], columns: Sequence[SourceColumn]) -> RowChecksum:

@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr
 from pymysql.cursors import SSCursor
 
 from lake_assets.core.errors import ExplainedFailure
+from lake_assets.core.fingerprints import DayFingerprint
 from lake_assets.core.tables import REPORTS
 from lake_assets.source.rows import fetch_text_columns
 from lake_assets.source.sql import day_window, select_sql
@@ -60,26 +61,6 @@ DAYS_AHEAD = 2  # a range's days opened (snapshot, fingerprint, query sent) befo
 class SourceError(ExplainedFailure):
     """The source cannot be read; the message says which setting to change. Permanent errors
     (access denied, unknown table, …) are not retried; transient ones are."""
-
-
-@dataclass(frozen=True)
-class DayFingerprint:
-    """What a day of the source looked like in one snapshot: cheap to compute, exact to compare."""
-
-    rows: int
-    min_id: int | None
-    max_id: int | None
-    max_updated_at: str | None
-    checksum: int  # BIT_XOR of CRC32("id|updated_at") over the day's rows
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "rows": self.rows,
-            "min_id": self.min_id,
-            "max_id": self.max_id,
-            "max_updated_at": self.max_updated_at,
-            "checksum": self.checksum,
-        }
 
 
 @dataclass

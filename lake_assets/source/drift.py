@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lake_assets.core.errors import ExplainedFailure
 from lake_assets.core.tables import REPORTS
-from lake_assets.resources.lake import LakeStore
+from lake_assets.lake.store import LakeStore
 from lake_assets.source.types import SourceColumn
 
 

@@ -13,8 +13,8 @@ import pymysql
 
 from lake_assets.core.days import PARTITION_COLUMN
 from lake_assets.core.errors import ExplainedFailure
+from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.core.tables import TableSpec
-from lake_assets.source.checksums import RowChecksum
 from lake_assets.source.client import MySQLResource, end_snapshot
 from lake_assets.source.sql import Window, checksum_sql, day_window, select_sql
 from lake_assets.source.types import SourceColumn, UnsupportedColumnType, schema_of

@@ -2,7 +2,7 @@
 
 The checksum of a set of rows is (COUNT, BIT_XOR, SUM) of CRC32 over each row's key: every
 column rendered as text, NULL as `\\N`, joined with `|`. XOR alone would let duplicated rows
-cancel out; the SUM does not. `row_checksum.py` computes the same key from the lake's files,
+cancel out; the SUM does not. `checksums.py` computes the same key from the lake's files,
 so the reconciliation compares what the server had in the snapshot with what was stored.
 """
 

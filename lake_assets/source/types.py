@@ -2,7 +2,7 @@
 
 Types are declared from the table definition, never inferred from a batch, so every day of a
 table has the same Parquet schema and Athena never sees a partition schema mismatch.
-Every value is read as the text the server sent (mysql_rows.py) and cast by Arrow per column,
+Every value is read as the text the server sent (rows.py) and cast by Arrow per column,
 which is both exact and much faster than building Python objects.
 """
 
@@ -17,7 +17,7 @@ from pymysql import converters
 from pymysql.constants import FIELD_TYPE
 
 # pymysql decoders with temporal and decimal types left as text, for the connection's own
-# queries (schema, fingerprints, checksums). A table's rows bypass them: mysql_rows.py reads
+# queries (schema, fingerprints, checksums). A table's rows bypass them: rows.py reads
 # every value as text and `SourceColumn.to_arrow` casts it.
 TEXT_DECODERS = dict(converters.conversions)  # encoders too: pymysql uses one map
 for _t in (
@@ -146,7 +146,7 @@ class SourceColumn:
 
     def to_arrow(self, text: pa.Array) -> tuple[pa.Array, int]:
         """Arrow array of this column's values from their text as the server sent it (binary or
-        string, null for NULL; see mysql_rows.py), and how many zero dates became null."""
+        string, null for NULL; see rows.py), and how many zero dates became null."""
         target = self.arrow_type
         if pa.types.is_binary(target):
             return text.cast(target), 0

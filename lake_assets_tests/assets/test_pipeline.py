@@ -13,11 +13,12 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from lake_assets.codec.encode import encode_report
+from lake_assets.defs.resources import lake_resource
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
 from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-from lake_assets.resources.lake import LocalStore, lake_resource
-from lake_assets.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
 from lake_assets_tests.conftest import FakeMySQL, materialize_days
 from lake_assets_tests.defs import decoded_reports, raw_reports, reports_table
 
@@ -204,7 +205,7 @@ def test_failure_while_writing_readings_leaves_the_published_day(
     before = table_counts(lake_root)
     published = parquet_files(lake_root, DATA, "20260101")
 
-    from lake_assets.parquet import PartWriter
+    from lake_assets.lake.parquet import PartWriter
 
     original = PartWriter.close
 
@@ -239,7 +240,7 @@ def test_a_failed_data_switch_leaves_both_decoded_zones_as_they_were(
     """The data manifest is the decoded day's one switch, carrying its quarantine: when it
     fails, neither zone has moved and nothing either names was deleted."""
     from lake_assets.checks import reconcile
-    from lake_assets.zones import read_decoded
+    from lake_assets.lake.zones import read_decoded
 
     rows = canned(DAYS[:1], reports=3)
     assert run(lake_root, rows, DAYS[0]).success
@@ -265,7 +266,7 @@ def test_a_failed_data_switch_leaves_both_decoded_zones_as_they_were(
 def test_a_lagging_quarantine_mirror_never_fails_the_day(
     lake_root: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lake_assets.zones import read_decoded
+    from lake_assets.lake.zones import read_decoded
 
     rows = canned(DAYS[:1], reports=3)
     assert run(lake_root, rows, DAYS[0]).success

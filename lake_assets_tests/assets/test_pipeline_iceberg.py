@@ -12,11 +12,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from lake_assets.defs.resources import lake_resource
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import DATA, DayPath, read_manifest
 from lake_assets.publishing import partition_of, publish_forward
 from lake_assets.resources.catalog import REPORTS_SHAPE
 from lake_assets.resources.iceberg_catalog import ATTEMPTS, RUN_ID, IcebergCatalogResource
-from lake_assets.resources.lake import LocalStore, lake_resource
-from lake_assets.zones import DATA, DayPath, read_manifest
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import FakeMySQL, materialize_days
 from lake_assets_tests.defs import ALL_CHECKS

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 from dagster import AssetCheckKey, DagsterInstance
 
 from lake_assets.checks import reconcile
-from lake_assets.resources.lake import LocalStore
-from lake_assets.zones import ATTEMPT_TIME, DATA, RAW, DayPath, FileEntry, read_manifest
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import ATTEMPT_TIME, DATA, RAW, DayPath, FileEntry, read_manifest
 from lake_assets_tests.assets.test_pipeline import (  # table_format: each test on both formats
     ASSETS,
     DAYS,

@@ -14,8 +14,8 @@ import pytest
 
 from lake_assets.copies.assets import build_copy
 from lake_assets.core.tables import CopyMode, TableSpec
+from lake_assets.defs.resources import lake_resource
 from lake_assets.resources.glue import GlueCatalogResource
-from lake_assets.resources.lake import lake_resource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import BUCKET, materialize_days

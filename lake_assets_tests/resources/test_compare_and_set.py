@@ -8,9 +8,9 @@ import time
 import boto3
 import pytest
 
-from lake_assets.resources import s3 as s3_module
-from lake_assets.resources.lake import LakeStore, LocalStore
-from lake_assets.resources.s3 import S3Store
+from lake_assets.lake import s3 as s3_module
+from lake_assets.lake.s3 import S3Store
+from lake_assets.lake.store import LakeStore, LocalStore
 from lake_assets_tests.conftest import BUCKET
 
 KEY = "data/reports/date=20260101/_manifest.json"

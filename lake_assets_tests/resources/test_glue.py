@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from lake_assets.lake.aws import AwsError
 from lake_assets.resources import glue as glue_module
-from lake_assets.resources.aws_errors import AwsError
 from lake_assets.resources.catalog import PartitionSpec
 from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets_tests.conftest import BUCKET

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from lake_assets.resources.lake import LakeError, LakeResource, LocalStore, lake_resource
+from lake_assets.defs.resources import lake_resource
+from lake_assets.lake.store import LakeError, LocalStore
+from lake_assets.resources.lake import LakeResource
 
 
 def test_put_get_list_delete(tmp_path: Path) -> None:
@@ -51,7 +53,7 @@ def test_every_lake_file_gets_the_same_mode(tmp_path: Path) -> None:
     """One policy: data files and manifests alike follow the umask (mkstemp alone gives 0600)."""
     import os
 
-    from lake_assets.resources.lake import FILE_MODE
+    from lake_assets.lake.store import FILE_MODE
 
     store = LocalStore(str(tmp_path))
     with store.writing("raw/reports/date=20260101/a1/part-00000.parquet") as path:

@@ -10,10 +10,11 @@ import pymysql
 import pytest
 from dagster import DagsterInstance, materialize
 
+from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days
-from lake_assets.resources.lake import LocalStore, lake_resource
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import RAW, DayPath, read_manifest
 from lake_assets.source.client import MySQLResource
-from lake_assets.zones import RAW, DayPath, read_manifest
 from lake_assets_tests.defs import raw_reports
 
 DAY = dt.date(2026, 2, 1)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from dagster import AssetExecutionContext
 
 from lake_assets.core.days import key_to_date
-from lake_assets.resources.lake import LakeStore
-from lake_assets.retention import PublishedLookup, remove_unreferenced
-from lake_assets.run_tags import run_process_tags
-from lake_assets.zones import TABLE
+from lake_assets.core.run_tags import run_process_tags
+from lake_assets.lake.retention import PublishedLookup, remove_unreferenced
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import TABLE
 
 PROGRESS_EVERY_S = 10.0
 

@@ -23,8 +23,8 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lake_assets.resources.lake import LakeStore
-from lake_assets.zones import FileEntry
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import FileEntry
 
 T = TypeVar("T")
 

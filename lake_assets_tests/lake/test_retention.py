@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from lake_assets.resources.lake import LocalStore
-from lake_assets.retention import Published, remove_unreferenced
-from lake_assets.zones import DATA, DayManifest, DayPath, FileEntry, switch_manifest
+from lake_assets.lake.retention import Published, remove_unreferenced
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import DATA, DayManifest, DayPath, FileEntry, switch_manifest
 
 DAY = dt.date(2026, 3, 4)
 PATH = DayPath(DATA, DAY)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
-from lake_assets.source.client import DayFingerprint
-from lake_assets.zones import DayManifest
+from lake_assets.core.fingerprints import DayFingerprint
+from lake_assets.lake.zones import DayManifest
 
 
 class _Stats:
@@ -61,7 +61,7 @@ class DataStats(_Stats):
     null_values: int = 0
     quarantined: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)
-    # which report yielded how many rows, accounted while written (lake_assets/accounting.py)
+    # which report yielded how many rows, accounted while written (lake_assets/lake/accounting.py)
     accounting: dict[str, int] = field(default_factory=dict)
 
     @classmethod

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lake_assets.copies.config import CopiesConfigError, load_copies
+from lake_assets.core.copies_file import CopiesConfigError, load_copies
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.settings import LakeSettings, SettingsError
 

@@ -1,4 +1,4 @@
-"""lake_assets.accounting: the digests add up exactly when every report yields what its header
+"""lake_assets.lake.accounting: the digests add up exactly when every report yields what its header
 says and every malformed report is quarantined once — and not when a count moves between
 reports, a report is quarantined twice, or a report's readings are split."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lake_assets.accounting import Accounting, digest, runs
+from lake_assets.lake.accounting import Accounting, digest, runs
 
 IDS = np.array([10, 11, 12, 13], np.uint64)
 EXPECTED = np.array([3, -1, 2, 0])  # 11 is malformed; 13 yields nothing (no samples)

@@ -13,8 +13,8 @@ import pytest
 
 from lake_assets.codec import READINGS_SCHEMA, decode_reports
 from lake_assets.codec.encode import encode_report
-from lake_assets.parquet import PartWriter, iter_batches
-from lake_assets.resources.lake import LocalStore
+from lake_assets.lake.parquet import PartWriter, iter_batches
+from lake_assets.lake.store import LocalStore
 
 
 def readings(n_reports: int) -> pa.Table:

@@ -27,8 +27,8 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from lake_assets.resources.lake import LakeStore
-from lake_assets.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
+from lake_assets.lake.store import LakeStore
+from lake_assets.lake.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
 
 
 @dataclass(frozen=True)

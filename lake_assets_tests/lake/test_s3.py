@@ -7,10 +7,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from lake_assets.resources import s3 as s3_module
-from lake_assets.resources.aws_errors import AwsError, explain_client_error
-from lake_assets.resources.lake import lake_resource
-from lake_assets.resources.s3 import S3Store
+from lake_assets.defs.resources import lake_resource
+from lake_assets.lake import s3 as s3_module
+from lake_assets.lake.aws import AwsError, explain_client_error
+from lake_assets.lake.s3 import S3Store
 from lake_assets_tests.conftest import BUCKET
 
 

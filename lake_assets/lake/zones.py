@@ -4,7 +4,7 @@ Every write of a day goes to a fresh attempt folder, `<zone>/<table>/date=YYYYMM
 The day's `_manifest.json` (ignored by Athena and Hive, which skip `_` files) names the current
 attempt, its files and its figures; replacing it, by compare-and-set and only ever forward, is
 the atomic switch from the old version of a day to the new one. Superseded attempts are deleted
-by `retention.py`, so a failed run always leaves the last good version in place.
+by `lake/retention.py`, so a failed run always leaves the last good version in place.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from lake_assets.core.days import date_to_path_value
 from lake_assets.core.tables import REPORTS
-from lake_assets.resources.lake import LakeStore
+from lake_assets.lake.store import LakeStore
 
 RAW, DATA, QUARANTINE = "raw", "data", "quarantine"
 TABLE = REPORTS.name

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lake_assets.resources.lake import LocalStore
-from lake_assets.zones import (
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import (
     DATA,
     QUARANTINE,
     AttemptIncomplete,

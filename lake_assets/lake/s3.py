@@ -21,7 +21,7 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
-from lake_assets.resources.aws_errors import AwsError, explain_aws_errors
+from lake_assets.lake.aws import AwsError, explain_aws_errors
 
 MULTIPART_BYTES = 64 * 1024 * 1024
 DELETE_BATCH = 1000

@@ -1,0 +1,1 @@
+"""The Dagster definitions of the lake, made from the settings they are given."""
