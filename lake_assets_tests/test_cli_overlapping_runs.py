@@ -17,12 +17,12 @@ import pyarrow.parquet as pq
 import pymysql
 import pytest
 
+from lake_assets.catalogs.base import LakeCatalog
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets_tests.assets.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
 from lake_assets_tests.test_cli_range_run import ASSETS, dagster_env, expected_per_day
@@ -106,8 +106,8 @@ def test_overlapping_cli_ranges_into_iceberg(
     """The same two processes on a local Iceberg lake: their commits on the shared days are
     serialized by the lake's lock and ordered by attempt; each day ends as one version, the
     table's, which matches the source."""
+    from lake_assets.catalogs.iceberg import IcebergCatalogResource
     from lake_assets.lake.store import LocalStore
-    from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 
     replace_days(source_conn, DAYS, devices=3)
     lake_root = str(tmp_path / "lake")
@@ -176,7 +176,7 @@ def test_overlapping_cli_ranges_into_iceberg_on_s3(
     """The two processes on an S3 Iceberg lake (Glue; moto's server): their commits on the
     shared days go one after the other under the lake's lock (an S3 lease), and each day ends
     as the current decoded version, matching the source."""
-    from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
+    from lake_assets.catalogs.iceberg import IcebergCatalogResource
 
     replace_days(source_conn, DAYS, devices=3)
     root = f"s3://{BUCKET}/lake"

@@ -14,10 +14,10 @@ import pymysql
 import pytest
 from dagster import DagsterInstance
 
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.demo.seed import replace_days
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets_tests.codec import reference
 from lake_assets_tests.conftest import REPO
 
@@ -141,7 +141,7 @@ def test_cli_range_run_into_iceberg_matches_the_source_day_by_day(
 ) -> None:
     """The same range run with LAKE_TABLE_FORMAT=iceberg, twice: the table holds each day's
     readings once, the second run's version; the first's stays readable by time travel."""
-    from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
+    from lake_assets.catalogs.iceberg import IcebergCatalogResource
 
     replace_days(source_conn, DAYS, devices=6)
     lake_root = str(tmp_path / "lake")

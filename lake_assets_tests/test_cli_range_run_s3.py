@@ -126,7 +126,7 @@ def test_cli_range_run_into_iceberg_on_s3_over_http(
 ) -> None:
     """The range run with LAKE_TABLE_FORMAT=iceberg and LAKE_ROOT=s3://…, twice: an Iceberg
     table in Glue whose current snapshot holds each day's readings once."""
-    from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
+    from lake_assets.catalogs.iceberg import IcebergCatalogResource
 
     replace_days(source_conn, DAYS, devices=4)
     root = f"s3://{BUCKET}/lake"

@@ -12,14 +12,14 @@ import pymysql
 import pytest
 from dagster import DagsterInstance, materialize
 
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.checks import reconcile
 from lake_assets.codec.encode import encode_report
 from lake_assets.defs.resources import lake_resource
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import RAW, DayPath, read_decoded, read_manifest
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.source.client import MySQLResource
-from lake_assets_tests.defs import (
+from lake_assets_tests.report_defs import (
     ALL_CHECKS,
     decoded_reports,
     raw_matches_source,

@@ -12,7 +12,7 @@ from dagster import DagsterEventType, DagsterInstance, materialize
 from lake_assets.defs.resources import lake_resource
 from lake_assets.source.client import DayExtract, MySQLResource
 from lake_assets_tests.conftest import FakeMySQL
-from lake_assets_tests.defs import raw_reports
+from lake_assets_tests.report_defs import raw_reports
 
 
 class FlakyMySQL(FakeMySQL):

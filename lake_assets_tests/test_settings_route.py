@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from dagster import EnvVar
 
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.defs.resources import build_resources
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.settings import LakeSettings, SettingsError
 
 

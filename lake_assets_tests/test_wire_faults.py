@@ -22,18 +22,18 @@ import pymysql
 import pytest
 from dagster import DagsterEventType
 
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.copies.assets import build_copy
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days, replace_devices, replace_events
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, RAW, DayPath, read_manifest
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource, SourceError
 from lake_assets_tests.conftest import materialize_days
-from lake_assets_tests.defs import raw_matches_source, raw_reports
+from lake_assets_tests.report_defs import raw_matches_source, raw_reports
 from lake_assets_tests.wire import WireProxy
 
 pytestmark = pytest.mark.mysql

@@ -25,6 +25,7 @@ from lake_assets.codec import QUARANTINE_SCHEMA, READINGS_SCHEMA, decode_reports
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.core.days import date_to_path_value
 from lake_assets.core.errors import ExplainedFailure, only_transient_retried
+from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.steps.days import Progress, new_attempt, run_days
 from lake_assets.defs.steps.metadata import (
     column_schema,
@@ -52,7 +53,6 @@ from lake_assets.lake.zones import (
     switch_manifest,
 )
 from lake_assets.policies import DailyPolicy
-from lake_assets.resources.lake import LakeResource
 
 # ~180k readings (~7 MB) per batch at production sizes: small enough to keep memory flat,
 # large enough that per-batch overhead is noise.

@@ -1,16 +1,16 @@
 """`iceberg_maintenance`: expire old snapshots of every Iceberg table and delete the files
-nothing reads any more (iceberg/maintenance.py). Only in an Iceberg lake."""
+nothing reads any more (catalogs/iceberg_maintenance.py). Only in an Iceberg lake."""
 
 import datetime as dt
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from lake_assets.catalogs.base import LakeCatalog
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
+from lake_assets.catalogs.iceberg_maintenance import maintain
 from lake_assets.core.errors import ExplainedFailure, only_transient_retried
-from lake_assets.iceberg.maintenance import maintain
+from lake_assets.defs.lake import LakeResource
 from lake_assets.pools import LAKE_CATALOG
-from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-from lake_assets.resources.lake import LakeResource
 
 
 @asset(

@@ -12,6 +12,7 @@ from dagster import (
 
 from lake_assets.core.days import date_to_path_value
 from lake_assets.core.errors import only_transient_retried
+from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.steps.days import Progress, new_attempt, run_days
 from lake_assets.defs.steps.metadata import column_schema, result_per_day, stored_columns
 from lake_assets.lake.manifest_stats import RawStats
@@ -29,7 +30,6 @@ from lake_assets.lake.zones import (
 )
 from lake_assets.policies import DailyPolicy
 from lake_assets.pools import MYSQL_EXTRACT
-from lake_assets.resources.lake import LakeResource
 from lake_assets.source.client import MySQLResource, SourceError
 from lake_assets.source.drift import accept_or_refuse
 

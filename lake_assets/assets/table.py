@@ -10,7 +10,15 @@ from dagster import (
     asset,
 )
 
+from lake_assets.catalogs.base import (
+    REPORTS_SHAPE,
+    LakeCatalog,
+    PartitionSpec,
+    published_lookup,
+)
+from lake_assets.catalogs.publish import partition_of, publish_forward
 from lake_assets.core.errors import ExplainedFailure, only_transient_retried
+from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.steps.days import run_days
 from lake_assets.defs.steps.metadata import result_per_day
 from lake_assets.lake.manifest_stats import DataStats
@@ -18,14 +26,6 @@ from lake_assets.lake.retention import remove_unreferenced
 from lake_assets.lake.zones import DATA, RAW, TABLE, DayPath, attempt_started, read_manifest
 from lake_assets.policies import DailyPolicy
 from lake_assets.pools import LAKE_CATALOG
-from lake_assets.publishing import partition_of, publish_forward
-from lake_assets.resources.catalog import (
-    REPORTS_SHAPE,
-    LakeCatalog,
-    PartitionSpec,
-    published_lookup,
-)
-from lake_assets.resources.lake import LakeResource
 from lake_assets.settings import LakeSettings
 
 

@@ -23,10 +23,10 @@ from dagster import (
     op,
 )
 
+from lake_assets.catalogs.base import LakeCatalog
 from lake_assets.core.days import date_to_path_value
 from lake_assets.core.errors import ExplainedFailure
 from lake_assets.lake.zones import TABLE
-from lake_assets.resources.catalog import LakeCatalog
 
 SCHEDULED_AT = "dagster/scheduled_execution_time"
 

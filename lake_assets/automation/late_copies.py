@@ -38,13 +38,13 @@ from lake_assets.automation.late_data import (
     load_cursor,
 )
 from lake_assets.automation.sensors import digest, lookback_window
+from lake_assets.catalogs.base import LakeCatalog, published_attempt, slot_value
 from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.core.tables import TableSpec
+from lake_assets.defs.lake import LakeResource
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.resources.catalog import LakeCatalog, published_attempt, slot_value
-from lake_assets.resources.lake import LakeResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 from lake_assets.source.extract import judge_source, server_checksum

@@ -34,12 +34,12 @@ from lake_assets.automation.late_data import (
     is_current,
     load_cursor,
 )
+from lake_assets.catalogs.base import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.core.days import date_to_path_value, key_to_date
+from lake_assets.defs.lake import LakeResource
 from lake_assets.lake.manifest_stats import DataStats
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, RAW, TABLE, DayPath, read_manifest
-from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
-from lake_assets.resources.lake import LakeResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 

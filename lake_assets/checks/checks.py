@@ -12,11 +12,11 @@ from dagster import (
     asset_check,
 )
 
+from lake_assets.catalogs.base import LakeCatalog
 from lake_assets.checks import reconcile
+from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.steps.per_day import check_each_day
 from lake_assets.lake.zones import TABLE
-from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.resources.lake import LakeResource
 
 
 def build_report_checks(

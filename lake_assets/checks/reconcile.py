@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lake_assets.catalogs.base import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.core.days import date_to_path_value
@@ -32,7 +33,6 @@ from lake_assets.lake.zones import (
     read_decoded,
     read_manifest,
 )
-from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, published_attempt
 from lake_assets.source.checksums import mysql_datetime_text
 
 RAW_BATCH_ROWS = 2_000  # raw rows per batch: base64 of a whole day at once would cost ~80 MB

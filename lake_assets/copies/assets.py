@@ -14,20 +14,20 @@ from dagster import (
     asset_check,
 )
 
+from lake_assets.catalogs.base import LakeCatalog, TableShape
+from lake_assets.catalogs.publish import partition_of, publish_forward
 from lake_assets.copies.copy import copy_slot, remove_old_attempts
 from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.copies.reconcile import copy_matches_source
 from lake_assets.core.errors import only_transient_retried
 from lake_assets.core.tables import COPIES_GROUP, TableSpec
+from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.steps.days import run_days
 from lake_assets.defs.steps.metadata import column_schema, markdown_table, result_per_day
 from lake_assets.defs.steps.per_day import check_each_day, flat_metadata
 from lake_assets.lake.zones import DATA, DayManifest, DayPath
 from lake_assets.policies import daily_policy
 from lake_assets.pools import MYSQL_EXTRACT
-from lake_assets.publishing import partition_of, publish_forward
-from lake_assets.resources.catalog import LakeCatalog, TableShape
-from lake_assets.resources.lake import LakeResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 from dagster import AssetExecutionContext
 
+from lake_assets.catalogs.base import LakeCatalog, published_lookup, shape_of, slot_value
 from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.core.errors import ExplainedFailure
 from lake_assets.core.fingerprints import RowChecksum
@@ -26,7 +27,6 @@ from lake_assets.lake.zones import (
     read_manifest,
     switch_manifest,
 )
-from lake_assets.resources.catalog import LakeCatalog, published_lookup, shape_of, slot_value
 from lake_assets.source.checksums import batch_checksum
 from lake_assets.source.client import MySQLResource
 from lake_assets.source.drift import accept_or_refuse, schema_key

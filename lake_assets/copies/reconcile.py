@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 
+from lake_assets.catalogs.base import LakeCatalog, published_attempt, slot_value
 from lake_assets.copies.manifest_stats import CopyStats
 from lake_assets.core.tables import TableSpec
 from lake_assets.defs.steps.per_day import Verdict
 from lake_assets.lake.parquet import iter_batches
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.resources.catalog import LakeCatalog, published_attempt, slot_value
 from lake_assets.source.checksums import checksum_of
 
 BATCH_ROWS = 20_000

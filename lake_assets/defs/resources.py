@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.lake import LakeResource
+from lake_assets.catalogs.base import LakeCatalog
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
+from lake_assets.defs.lake import LakeResource
 from lake_assets.settings import LakeSettings, MySQLSettings, secret
 from lake_assets.source.client import MySQLResource
 
@@ -41,7 +41,7 @@ def build_catalog(settings: LakeSettings) -> LakeCatalog:
     Glue for an S3 lake. Each is imported only when chosen: pyiceberg and dagster-aws cost
     a process start about a second each."""
     if settings.table_format == "iceberg":
-        from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
+        from lake_assets.catalogs.iceberg import IcebergCatalogResource
 
         return IcebergCatalogResource(
             lake_root=settings.lake_root,
@@ -53,7 +53,7 @@ def build_catalog(settings: LakeSettings) -> LakeCatalog:
             orphan_margin_hours=settings.orphan_margin_hours,
         )
     if settings.is_s3:
-        from lake_assets.resources.glue import GlueCatalogResource
+        from lake_assets.catalogs.glue import GlueCatalogResource
 
         return GlueCatalogResource(
             database=settings.glue_database,
@@ -69,6 +69,6 @@ def lake_resource(root: str, table_format: str = "hive", kms_key_id: str = "") -
     """The lake resource for LAKE_ROOT: a local folder, or s3://bucket/prefix."""
     if not root.startswith("s3://"):
         return LakeResource(root=root, table_format=table_format)
-    from lake_assets.resources.s3_lake import S3LakeResource  # dagster-aws: only for S3
+    from lake_assets.defs.s3_lake import S3LakeResource  # dagster-aws: only for S3
 
     return S3LakeResource(root=root, table_format=table_format, kms_key_id=kms_key_id)

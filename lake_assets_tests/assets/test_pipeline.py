@@ -12,15 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
+from lake_assets.catalogs.base import LakeCatalog
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.codec.encode import encode_report
 from lake_assets.defs.resources import lake_resource
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, QUARANTINE, RAW, DayPath, read_manifest
-from lake_assets.resources.catalog import LakeCatalog
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets_tests.conftest import FakeMySQL, materialize_days
-from lake_assets_tests.defs import decoded_reports, raw_reports, reports_table
+from lake_assets_tests.report_defs import decoded_reports, raw_reports, reports_table
 
 ASSETS = [raw_reports, decoded_reports, reports_table]
 DAYS = ["2026-01-01", "2026-01-02", "2026-01-03"]

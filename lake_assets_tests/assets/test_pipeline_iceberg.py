@@ -12,15 +12,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from lake_assets.catalogs.base import REPORTS_SHAPE
+from lake_assets.catalogs.iceberg import ATTEMPTS, RUN_ID, IcebergCatalogResource
+from lake_assets.catalogs.publish import partition_of, publish_forward
 from lake_assets.defs.resources import lake_resource
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.publishing import partition_of, publish_forward
-from lake_assets.resources.catalog import REPORTS_SHAPE
-from lake_assets.resources.iceberg_catalog import ATTEMPTS, RUN_ID, IcebergCatalogResource
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import FakeMySQL, materialize_days
-from lake_assets_tests.defs import ALL_CHECKS
+from lake_assets_tests.report_defs import ALL_CHECKS
 
 
 def resources(lake_root: str, rows: dict) -> dict[str, object]:

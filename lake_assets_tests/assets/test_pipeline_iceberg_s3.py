@@ -10,12 +10,12 @@ import json
 import boto3
 import pytest
 
+from lake_assets.catalogs.iceberg import RUN_ID, IcebergCatalogResource
+from lake_assets.catalogs.iceberg_maintenance import maintain
 from lake_assets.defs.resources import lake_resource
-from lake_assets.iceberg.maintenance import maintain
-from lake_assets.resources.iceberg_catalog import RUN_ID, IcebergCatalogResource
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import HTTP_BUCKET, FakeMySQL, materialize_days
-from lake_assets_tests.defs import ALL_CHECKS
+from lake_assets_tests.report_defs import ALL_CHECKS
 
 ROOT = f"s3://{HTTP_BUCKET}/lake"
 

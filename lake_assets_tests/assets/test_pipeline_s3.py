@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
+from lake_assets.catalogs import glue as glue_module
+from lake_assets.catalogs.glue import GlueCatalogResource
 from lake_assets.defs.resources import lake_resource
 from lake_assets.lake.s3 import S3Store
-from lake_assets.resources import glue as glue_module
-from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import BUCKET, FakeMySQL, materialize_days
 

@@ -22,17 +22,17 @@ from typing import Any
 import pytest
 from dagster import DagsterInstance, materialize
 
+from lake_assets.catalogs.base import LakeCatalog, published_attempt
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
+from lake_assets.catalogs.glue import GlueCatalogResource
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
+from lake_assets.defs.s3_lake import S3LakeResource
 from lake_assets.lake.s3 import S3Store
 from lake_assets.lake.store import LakeStore, LocalStore
 from lake_assets.lake.zones import DATA, QUARANTINE, RAW, TABLE, DayPath, attempt_of, read_manifest
-from lake_assets.resources.catalog import LakeCatalog, published_attempt
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.glue import GlueCatalogResource
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
-from lake_assets.resources.s3_lake import S3LakeResource
 from lake_assets_tests.assets.test_pipeline import canned
 from lake_assets_tests.conftest import BUCKET, FakeMySQL, fake_aws_env
-from lake_assets_tests.defs import ALL_CHECKS, decoded_reports, raw_reports, reports_table
+from lake_assets_tests.report_defs import ALL_CHECKS, decoded_reports, raw_reports, reports_table
 
 DAY = "2026-01-01"
 DATE = dt.date(2026, 1, 1)

@@ -11,8 +11,8 @@ import pytest
 from dagster import DagsterInstance
 
 from lake_assets.automation.freshness import SCHEDULED_AT, build_freshness, day_due
-from lake_assets.resources.catalog import PartitionSpec
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
+from lake_assets.catalogs.base import PartitionSpec
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.settings import LakeSettings, SettingsError
 
 BERLIN = "Europe/Berlin"

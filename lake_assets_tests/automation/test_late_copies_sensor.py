@@ -13,11 +13,11 @@ import pytest
 from dagster import build_sensor_context, instance_for_test
 
 from lake_assets.automation.late_copies import build_late_copies_sensor
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.copies.assets import build_copy
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
 from lake_assets.policies import daily_policy
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days

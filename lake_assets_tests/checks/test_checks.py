@@ -23,7 +23,7 @@ from lake_assets_tests.assets.test_pipeline import (  # table_format: each test 
     table_format,  # noqa: F401
 )
 from lake_assets_tests.conftest import materialize_days
-from lake_assets_tests.defs import ALL_CHECKS
+from lake_assets_tests.report_defs import ALL_CHECKS
 
 CHECKS = {
     c: AssetCheckKey.from_user_string(c)

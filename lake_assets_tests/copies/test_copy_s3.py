@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pymysql
 import pytest
 
+from lake_assets.catalogs.glue import GlueCatalogResource
 from lake_assets.copies.assets import build_copy
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
-from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import BUCKET, materialize_days
@@ -142,7 +142,7 @@ def test_full_and_daily_copies_into_iceberg_tables_in_glue(
     """LAKE_TABLE_FORMAT=iceberg on S3 (moto's server: pyiceberg writes S3 with Arrow's own
     client): a full copy is an unpartitioned Iceberg table replaced whole by each commit, a
     daily copy one partitioned by `date`; both pass their reconciliation."""
-    from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
+    from lake_assets.catalogs.iceberg import IcebergCatalogResource
     from lake_assets_tests.conftest import HTTP_BUCKET
 
     seed(source_conn)

@@ -12,10 +12,10 @@ import pymysql
 import pytest
 from dagster import AssetKey, DagsterInstance
 
+from lake_assets.catalogs.base import LakeCatalog
 from lake_assets.copies.assets import build_copy
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
-from lake_assets.resources.catalog import LakeCatalog
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.assets.test_pipeline import (  # each test on both table formats

@@ -15,11 +15,11 @@ import pyarrow as pa
 import pymysql
 import pytest
 
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.copies.assets import build_copy
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
-from lake_assets.resources.duckdb_catalog import DuckDBCatalogResource
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.checksums import mysql_double_text, render
 from lake_assets.source.client import MySQLResource

@@ -15,11 +15,11 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
+from lake_assets.catalogs.iceberg_maintenance import maintain
 from lake_assets.demo.seed import replace_days
-from lake_assets.iceberg.maintenance import maintain
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets_tests.test_cli_range_run import ASSETS, dagster_env, materialize_range
 
 DAY = dt.date(2026, 1, 1)

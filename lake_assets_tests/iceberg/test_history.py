@@ -15,6 +15,9 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from lake_assets.catalogs.base import REPORTS_SHAPE
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
+from lake_assets.catalogs.publish import partition_of
 from lake_assets.copies.assets import build_copy
 from lake_assets.core.days import PARTITION_COLUMN
 from lake_assets.core.tables import CopyMode, TableSpec
@@ -22,9 +25,6 @@ from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_devices
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.publishing import partition_of
-from lake_assets.resources.catalog import REPORTS_SHAPE
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.assets.test_pipeline import DAYS, canned

@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 from dagster import materialize
 
 from lake_assets.assets.maintenance import iceberg_maintenance
-from lake_assets.iceberg.maintenance import maintain
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
+from lake_assets.catalogs.iceberg_maintenance import maintain
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import new_attempt_id
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 from lake_assets_tests.assets.test_pipeline import DAYS, canned
 from lake_assets_tests.assets.test_pipeline_iceberg import counts, resources, run
-from lake_assets_tests.defs import decoded_reports, raw_reports
+from lake_assets_tests.report_defs import decoded_reports, raw_reports
 
 
 def files_on_disk(root: str, folder: str, suffix: str) -> set[str]:

@@ -15,7 +15,7 @@ from lake_assets.demo.seed import replace_days
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import RAW, DayPath, read_manifest
 from lake_assets.source.client import MySQLResource
-from lake_assets_tests.defs import raw_reports
+from lake_assets_tests.report_defs import raw_reports
 
 DAY = dt.date(2026, 2, 1)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lake_assets.catalogs.base import PartitionSpec, TableShape
+from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.lake.file_layout import file_schema, for_day
-from lake_assets.resources.catalog import PartitionSpec, TableShape
-from lake_assets.resources.iceberg_catalog import IcebergCatalogResource
 
 EVENTS = TableShape("events", (), partitioned=True)
 

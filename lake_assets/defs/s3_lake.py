@@ -1,6 +1,6 @@
 """The lake on S3: `LakeResource` plus dagster-aws's `S3Resource` for its client.
 
-Kept apart from resources/lake.py because importing dagster-aws costs a process about a
+Kept apart from defs/lake.py because importing dagster-aws costs a process about a
 second (its package loads all its components): a local lake never pays it.
 """
 
@@ -9,9 +9,9 @@ from __future__ import annotations
 from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
+from lake_assets.defs.lake import LakeResource
 from lake_assets.lake.s3 import S3Store
 from lake_assets.lake.store import LakeStore
-from lake_assets.resources.lake import LakeResource
 
 
 class S3LakeResource(LakeResource):

@@ -19,15 +19,15 @@ from botocore.config import Config
 from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field
 
-from lake_assets.core.days import PARTITION_COLUMN
-from lake_assets.lake.aws import AwsError, explain_aws_errors
-from lake_assets.resources.athena import run_athena_query
-from lake_assets.resources.catalog import (
+from lake_assets.catalogs.athena import run_athena_query
+from lake_assets.catalogs.base import (
     LakeCatalog,
     PartitionSpec,
     TableShape,
     as_shape,
 )
+from lake_assets.core.days import PARTITION_COLUMN
+from lake_assets.lake.aws import AwsError, explain_aws_errors
 
 BATCH_WRITE = 100  # Glue's limit for batch_create_partition / batch_update_partition
 BATCH_GET = 1000

@@ -1,6 +1,6 @@
 """The lake as a Dagster resource: where it lives (LAKE_ROOT) and its files' layout; it hands
 out the plain `LakeStore` (lake/store.py) where the logic lives. An S3 lake is
-`S3LakeResource` (resources/s3_lake.py); `defs/resources.py` picks the one a LAKE_ROOT needs."""
+`S3LakeResource` (defs/s3_lake.py); `defs/resources.py` picks the one a LAKE_ROOT needs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from lake_assets.lake.store import LakeError, LakeStore, LocalStore
 
 class LakeResource(ConfigurableResource):
     """Where the lake lives: a local folder (LAKE_ROOT). An S3 lake is `S3LakeResource`
-    (resources/s3_lake.py), which adds dagster-aws's `S3Resource`; `lake_resource()`
+    (defs/s3_lake.py), which adds dagster-aws's `S3Resource`; `lake_resource()`
     (defs/resources.py) picks the one a LAKE_ROOT needs, so that a local lake's processes
     never import dagster-aws."""
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.resources import lake_resource
 from lake_assets.lake.store import LakeError, LocalStore
-from lake_assets.resources.lake import LakeResource
 
 
 def test_put_get_list_delete(tmp_path: Path) -> None:
@@ -39,7 +39,7 @@ def test_root_under_a_file_names_lake_root(tmp_path: Path) -> None:
 
 
 def test_lake_resource_follows_lake_root(tmp_path: Path) -> None:
-    from lake_assets.resources.s3_lake import S3LakeResource
+    from lake_assets.defs.s3_lake import S3LakeResource
 
     local = lake_resource(str(tmp_path), "iceberg")
     assert type(local) is LakeResource and local.table_format == "iceberg"

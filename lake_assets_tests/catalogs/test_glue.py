@@ -5,10 +5,10 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from lake_assets.catalogs import glue as glue_module
+from lake_assets.catalogs.base import PartitionSpec
+from lake_assets.catalogs.glue import GlueCatalogResource
 from lake_assets.lake.aws import AwsError
-from lake_assets.resources import glue as glue_module
-from lake_assets.resources.catalog import PartitionSpec
-from lake_assets.resources.glue import GlueCatalogResource
 from lake_assets_tests.conftest import BUCKET
 
 ROOT = f"s3://{BUCKET}/lake"

@@ -25,21 +25,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field, PrivateAttr
 
-from lake_assets.core.days import PARTITION_COLUMN
-from lake_assets.core.errors import ExplainedFailure
-from lake_assets.lake.parquet import footer_rows
-from lake_assets.lake.retention import Published
-from lake_assets.lake.store import LakeStore
-from lake_assets.resources.catalog import (
+from lake_assets.catalogs.base import (
     LakeCatalog,
     PartitionSpec,
     TableShape,
     as_shape,
     published_attempt,
 )
-from lake_assets.resources.duckdb_catalog import sql_identifier, sql_string
+from lake_assets.catalogs.duckdb import sql_identifier, sql_string
+from lake_assets.core.days import PARTITION_COLUMN
+from lake_assets.core.errors import ExplainedFailure
+from lake_assets.lake.parquet import footer_rows
+from lake_assets.lake.retention import Published
+from lake_assets.lake.store import LakeStore
 
-if TYPE_CHECKING:  # pyiceberg is imported where a table is touched (lake_assets/iceberg)
+if TYPE_CHECKING:  # pyiceberg is imported where a table is touched: a Hive lake never pays for it
     from pyiceberg.catalog import Catalog
     from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table, Transaction
@@ -131,7 +131,7 @@ class IcebergCatalogResource(LakeCatalog):
     def _create(self, name: str, files: pa.Schema) -> Table:
         """The table, made from the schema of the first files published to it, partitioned
         by `date` when they carry it."""
-        from lake_assets.iceberg.schema import partition_spec, table_schema
+        from lake_assets.catalogs.iceberg_schema import partition_spec, table_schema
 
         schema = table_schema(files)
         return self.catalog().create_table_if_not_exists(
@@ -241,7 +241,7 @@ class IcebergCatalogResource(LakeCatalog):
         if self.on_s3:
             import boto3
 
-            from lake_assets.resources.athena import run_athena_query
+            from lake_assets.catalogs.athena import run_athena_query
 
             output = self.athena_output_location or f"{self.lake_root.rstrip('/')}/_athena/"
             return run_athena_query(

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lake_assets.resources.catalog import PartitionSpec
-from lake_assets.resources.duckdb_catalog import CatalogLocked, DuckDBCatalogResource
+from lake_assets.catalogs.base import PartitionSpec
+from lake_assets.catalogs.duckdb import CatalogLocked, DuckDBCatalogResource
 
 
 def day_file(root: Path, date: str, attempt: str, values: list[float]) -> PartitionSpec:

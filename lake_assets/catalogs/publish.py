@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from lake_assets.catalogs.base import LakeCatalog, PartitionSpec, TableShape, published_attempt
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DayManifest, DayPath
-from lake_assets.resources.catalog import LakeCatalog, PartitionSpec, TableShape, published_attempt
 
 
 def partition_of(store: LakeStore, path: DayPath, manifest: DayManifest) -> PartitionSpec:

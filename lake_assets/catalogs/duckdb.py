@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from lake_assets.core.errors import ExplainedFailure
-from lake_assets.lake.store import LakeStore
-from lake_assets.resources.catalog import (
+from lake_assets.catalogs.base import (
     REPORTS_SHAPE,
     LakeCatalog,
     PartitionSpec,
     TableShape,
     as_shape,
 )
+from lake_assets.core.errors import ExplainedFailure
+from lake_assets.lake.store import LakeStore
 
 if TYPE_CHECKING:
     import duckdb

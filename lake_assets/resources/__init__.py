@@ -1,1 +1,0 @@
-"""Resources: the MySQL source, the lake's storage, and the table catalog."""
