@@ -72,8 +72,8 @@ def run_ours(out: Path) -> int:
     from dagster import DagsterInstance, materialize
 
     from lake_assets.catalogs.duckdb import DuckDBCatalogResource
-    from lake_assets.copies.assets import build_copy
     from lake_assets.core.tables import CopyMode, TableSpec
+    from lake_assets.defs.copies.assets import build_copy
     from lake_assets.defs.resources import lake_resource
     from lake_assets.settings import LakeSettings
     from lake_assets.source.client import MySQLResource

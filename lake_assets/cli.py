@@ -126,7 +126,7 @@ def pools() -> None:
     default limit, and show them. Run once on a new instance before the first runs."""
     from dagster import DagsterInstance
 
-    from lake_assets.pools import ensure_pools
+    from lake_assets.defs.pools import ensure_pools
 
     with DagsterInstance.get() as instance:
         rows = [

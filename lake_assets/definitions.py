@@ -8,23 +8,23 @@ from __future__ import annotations
 import pyarrow as pa
 from dagster import Definitions, in_process_executor
 
-from lake_assets.assets import build_report_assets
-from lake_assets.automation.alerts import lake_alert_retries, lake_failure_alerts
-from lake_assets.automation.dead_runs import lake_dead_runs
-from lake_assets.automation.freshness import build_freshness
-from lake_assets.automation.jobs import build_jobs
-from lake_assets.automation.late_copies import build_late_copies_sensor
-from lake_assets.automation.schedules import (
+from lake_assets.collector import keep_out_of_collections
+from lake_assets.defs.automation.alerts import lake_alert_retries, lake_failure_alerts
+from lake_assets.defs.automation.dead_runs import lake_dead_runs
+from lake_assets.defs.automation.freshness import build_freshness
+from lake_assets.defs.automation.jobs import build_jobs
+from lake_assets.defs.automation.late_copies import build_late_copies_sensor
+from lake_assets.defs.automation.schedules import (
     build_daily_schedule,
     build_full_copies_schedule,
     build_iceberg_maintenance_schedule,
 )
-from lake_assets.automation.sensors import build_late_reports_sensor
-from lake_assets.checks.checks import build_report_checks
-from lake_assets.collector import keep_out_of_collections
-from lake_assets.copies.assets import build_copy
+from lake_assets.defs.automation.sensors import build_late_reports_sensor
+from lake_assets.defs.copies.assets import build_copy
+from lake_assets.defs.policies import daily_policy
+from lake_assets.defs.reports import build_report_assets
+from lake_assets.defs.reports.checks import build_report_checks
 from lake_assets.defs.resources import build_resources
-from lake_assets.policies import daily_policy
 from lake_assets.settings import LakeSettings, current_settings
 
 
@@ -48,7 +48,7 @@ def build_defs(settings: LakeSettings) -> Definitions:
     iceberg = settings.table_format == "iceberg"
     maintenance = []
     if iceberg:
-        from lake_assets.assets.maintenance import iceberg_maintenance
+        from lake_assets.defs.maintenance import iceberg_maintenance
 
         maintenance = [iceberg_maintenance]
     return Definitions(

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 
-from lake_assets.assets import build_report_assets
-from lake_assets.automation.sensors import build_late_reports_sensor
-from lake_assets.checks.checks import build_report_checks
-from lake_assets.policies import daily_policy
+from lake_assets.defs.automation.sensors import build_late_reports_sensor
+from lake_assets.defs.policies import daily_policy
+from lake_assets.defs.reports import build_report_assets
+from lake_assets.defs.reports.checks import build_report_checks
 from lake_assets.settings import LakeSettings
 
 SETTINGS = LakeSettings.from_env({k: v for k, v in os.environ.items() if k != "LAKE_COPIES"})

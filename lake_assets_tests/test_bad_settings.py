@@ -18,8 +18,8 @@ from dagster import DagsterEventType, DagsterInstance, materialize
 from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.resources import lake_resource
 from lake_assets.source.client import MySQLResource
-from lake_assets_tests.assets.test_pipeline import canned
 from lake_assets_tests.conftest import FakeMySQL
+from lake_assets_tests.defs.reports.test_pipeline import canned
 from lake_assets_tests.report_defs import raw_reports
 
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from lake_assets.cli import main
-from lake_assets_tests.assets.test_pipeline import canned, run
+from lake_assets_tests.defs.reports.test_pipeline import canned, run
 
 
 @pytest.fixture
@@ -142,12 +142,12 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
 ) -> None:
     """The demo end to end on MariaDB: seed, the reports pipeline and the demo's copies, then
     the mean temperature per site, answered from the catalog."""
-    from lake_assets.copies.assets import build_copy
     from lake_assets.core.copies_file import load_copies
+    from lake_assets.defs.copies.assets import build_copy
     from lake_assets.defs.resources import build_catalog, lake_resource
     from lake_assets.settings import LakeSettings
-    from lake_assets_tests.assets.test_pipeline import ASSETS
     from lake_assets_tests.conftest import materialize_days
+    from lake_assets_tests.defs.reports.test_pipeline import ASSETS
 
     code, out = invoke("demo", "seed", "--days", "1", "--end", "2026-01-01", "--devices", "6")
     assert code == 0, out
@@ -206,12 +206,12 @@ def test_the_demo_report_is_the_same_on_both_table_formats(
 ) -> None:
     """`make demo`'s answer, number for number, from a Hive lake and from an Iceberg lake fed
     by the same source: the reports pipeline and the demo's copies, then `demo report`."""
-    from lake_assets.copies.assets import build_copy
     from lake_assets.core.copies_file import load_copies
+    from lake_assets.defs.copies.assets import build_copy
     from lake_assets.defs.resources import build_catalog, lake_resource
     from lake_assets.settings import LakeSettings
-    from lake_assets_tests.assets.test_pipeline import ASSETS
     from lake_assets_tests.conftest import materialize_days
+    from lake_assets_tests.defs.reports.test_pipeline import ASSETS
 
     code, out = invoke("demo", "seed", "--days", "2", "--end", "2026-01-02", "--devices", "6")
     assert code == 0, out

@@ -23,8 +23,8 @@ from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets_tests.assets.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
+from lake_assets_tests.defs.reports.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.test_cli_range_run import ASSETS, dagster_env, expected_per_day
 
 DAYS = [dt.date(2026, 2, 1) + dt.timedelta(days=i) for i in range(4)]

@@ -17,9 +17,9 @@ import pymysql
 import pytest
 
 from lake_assets.demo.seed import replace_days
-from lake_assets_tests.assets.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.conftest import HTTP_BUCKET as BUCKET
 from lake_assets_tests.conftest import REPO
+from lake_assets_tests.defs.reports.test_pipeline_iceberg_s3 import readings_per_day
 from lake_assets_tests.test_cli_range_run import (
     DAYS,
     dagster_env,

@@ -13,8 +13,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
-from lake_assets.checks import reconcile
 from lake_assets.codec.encode import encode_report
+from lake_assets.defs.reports import reconcile
 from lake_assets.defs.resources import lake_resource
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import RAW, DayPath, read_decoded, read_manifest

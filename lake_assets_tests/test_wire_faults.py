@@ -24,8 +24,8 @@ from dagster import DagsterEventType
 
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
-from lake_assets.copies.assets import build_copy
 from lake_assets.core.tables import CopyMode, TableSpec
+from lake_assets.defs.copies.assets import build_copy
 from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days, replace_devices, replace_events
 from lake_assets.lake.store import LocalStore

@@ -1,5 +1,5 @@
 """The tags a step puts on its run: which host and process run it (read by
-automation/dead_runs.py to notice a run whose process was killed)."""
+defs/automation/dead_runs.py to notice a run whose process was killed)."""
 
 import os
 import socket

@@ -32,7 +32,7 @@ SOURCE_TABLE = REPORTS.table
 DATE_COLUMN = REPORTS.date_column
 # What each row contributes to a day's checksum, BIT_XOR(CRC32(key)): `id|updated_at`, or just
 # `id` when updated_at is NULL or a zero date (which the lake holds as null), so that the raw
-# zone's side (checks/reconcile.py) can compute the same key from what it stores.
+# zone's side (defs/reports/reconcile.py) can compute the same key from what it stores.
 ROW_CHECKSUM_KEY = f"CONCAT_WS('|', id, {without_zero_date_sql('`updated_at`')})"
 
 # pymysql / server error codes we can explain.

@@ -11,9 +11,9 @@ import psycopg2
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from lake_assets.pools import POOLS, Pool, ensure_pools
-from lake_assets_tests.assets.test_pipeline import DAYS, canned, resources
+from lake_assets.defs.pools import POOLS, Pool, ensure_pools
 from lake_assets_tests.conftest import REPO, materialize_days
+from lake_assets_tests.defs.reports.test_pipeline import DAYS, canned, resources
 from lake_assets_tests.deploy.conftest import PG, pg_env
 from lake_assets_tests.report_defs import decoded_reports, raw_reports, reports_table
 

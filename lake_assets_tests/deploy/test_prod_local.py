@@ -28,8 +28,8 @@ from lake_assets.backfill import Webserver, follow
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.core.run_tags import PID
 from lake_assets.demo.seed import ensure_schema, replace_days
-from lake_assets_tests.automation.test_alerts import webhook_server
 from lake_assets_tests.conftest import REPO, mysql_params
+from lake_assets_tests.defs.automation.test_alerts import webhook_server
 from lake_assets_tests.deploy.conftest import fresh_database, pg_env
 from lake_assets_tests.test_cli_range_run import expected_per_day
 from lake_assets_tests.test_ui_backfill import free_port

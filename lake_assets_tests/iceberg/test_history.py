@@ -18,18 +18,18 @@ import pytest
 from lake_assets.catalogs.base import REPORTS_SHAPE
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.catalogs.publish import partition_of
-from lake_assets.copies.assets import build_copy
 from lake_assets.core.days import PARTITION_COLUMN
 from lake_assets.core.tables import CopyMode, TableSpec
+from lake_assets.defs.copies.assets import build_copy
 from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_devices
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
-from lake_assets_tests.assets.test_pipeline import DAYS, canned
-from lake_assets_tests.assets.test_pipeline_iceberg import run
 from lake_assets_tests.conftest import materialize_days
+from lake_assets_tests.defs.reports.test_pipeline import DAYS, canned
+from lake_assets_tests.defs.reports.test_pipeline_iceberg import run
 
 
 def as_a_foreign_reader(catalog: IcebergCatalogResource, name: str):

@@ -11,13 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import materialize
 
-from lake_assets.assets.maintenance import iceberg_maintenance
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.catalogs.iceberg_maintenance import maintain
+from lake_assets.defs.maintenance import iceberg_maintenance
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import new_attempt_id
-from lake_assets_tests.assets.test_pipeline import DAYS, canned
-from lake_assets_tests.assets.test_pipeline_iceberg import counts, resources, run
+from lake_assets_tests.defs.reports.test_pipeline import DAYS, canned
+from lake_assets_tests.defs.reports.test_pipeline_iceberg import counts, resources, run
 from lake_assets_tests.report_defs import decoded_reports, raw_reports
 
 

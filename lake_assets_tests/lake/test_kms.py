@@ -15,8 +15,8 @@ from botocore.client import BaseClient
 from lake_assets.catalogs.glue import GlueCatalogResource
 from lake_assets.defs.resources import lake_resource
 from lake_assets.lake import s3 as s3_module
-from lake_assets_tests.assets.test_pipeline import ASSETS, DAYS, canned
 from lake_assets_tests.conftest import BUCKET, FakeMySQL, materialize_days
+from lake_assets_tests.defs.reports.test_pipeline import ASSETS, DAYS, canned
 
 ROOT = f"s3://{BUCKET}/lake"
 WRITES = {"PutObject", "CreateMultipartUpload", "CopyObject"}

@@ -23,7 +23,7 @@ PROGRESS_EVERY_S = 10.0
 def run_days(context: AssetExecutionContext) -> list[dt.date]:
     """The days of this run: one for a daily run, all of them for a single-run range. Also
     tags the run with the host and process running it, so that a kill is noticed
-    (automation/dead_runs.py)."""
+    (defs/automation/dead_runs.py)."""
     tags = run_process_tags()
     if any(context.run.tags.get(k) != v for k, v in tags.items()):
         context.instance.add_run_tags(context.run.run_id, tags)

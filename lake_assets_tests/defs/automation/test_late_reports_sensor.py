@@ -1,0 +1,186 @@
+"""late_reports_sensor against the real MariaDB: exactly the extracted, idle days whose
+published version is not the source's are requested, contiguous days as one range run; the
+cursor stops repeats until a backoff, so a failed run's days are asked again; and running the
+request re-extracts the day with no manual step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pymysql
+import pytest
+from dagster import (
+    DagsterRun,
+    DagsterRunStatus,
+    build_sensor_context,
+    instance_for_test,
+    materialize,
+)
+
+from lake_assets.catalogs.duckdb import DuckDBCatalogResource
+from lake_assets.defs.automation.late_data import (
+    Asked,
+    ask,
+    contiguous_ranges,
+    days_to_request,
+    fingerprint_key,
+    load_cursor,
+)
+from lake_assets.defs.resources import lake_resource
+from lake_assets.demo.seed import replace_days
+from lake_assets.lake.store import LocalStore
+from lake_assets.lake.zones import RAW, DayPath, read_manifest
+from lake_assets.source.client import MySQLResource
+from lake_assets_tests.report_defs import (
+    decoded_reports,
+    late_reports_sensor,
+    raw_reports,
+    reports_table,
+)
+
+YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+DAYS = [YESTERDAY - dt.timedelta(days=i) for i in (4, 3, 2, 1, 0)]  # all in the 7-day window
+
+
+def resources(mysql: MySQLResource, lake_root: str) -> dict[str, object]:
+    return {
+        "mysql": mysql,
+        "lake": lake_resource(lake_root),
+        "catalog": DuckDBCatalogResource(path=str(Path(lake_root, "catalog.duckdb"))),
+    }
+
+
+def evaluate(instance, mysql: MySQLResource, lake_root: str, cursor: str | None = None):
+    with build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources=resources(mysql, lake_root),
+    ) as context:
+        return late_reports_sensor(context)
+
+
+def test_pure_decision_rules() -> None:
+    d1, d2, d3 = (dt.date(2026, 1, i) for i in (1, 2, 3))
+    fp = fingerprint_key({"rows": 1, "max_updated_at": "x", "checksum": 5})
+    changed = fingerprint_key({"rows": 1, "max_updated_at": "x", "checksum": 6})
+    source = {d1: fp, d2: changed}  # d3's rows were all deleted
+    published = {d1: fp, d2: fp, d3: fp}
+
+    def decide(asked: dict, busy: set, now: float, published: dict = published) -> list:
+        return days_to_request(source, published, [d1, d2, d3], asked, busy, now, 900)
+
+    assert decide({}, set(), 0) == [d2, d3]
+    assert decide({}, {d2}, 0) == [d3], "busy days are left alone"
+    assert decide({}, set(), 0, {d2: fp}) == [d1, d2, d3], "unpublished d1 is stale"
+    asked = ask({}, [d2, d3], source, now=1000)
+    assert asked[d2] == Asked(changed, 1, 1000)
+    assert decide(asked, set(), 1000 + 899) == [], "asked for: quiet during the backoff"
+    assert decide(asked, set(), 1000 + 900) == [d2, d3], "still changed after it: again"
+    again = ask(asked, [d2], source, now=2000)
+    assert again[d2].attempts == 2
+    assert decide(again, set(), 2000 + 1799) == [d3], "the backoff doubles"
+    assert contiguous_ranges([d3, d1, d2, dt.date(2026, 1, 7)]) == [
+        (d1, d3),
+        (dt.date(2026, 1, 7), dt.date(2026, 1, 7)),
+    ]
+
+
+@pytest.mark.mysql
+def test_sensor_requests_changed_days_and_reextracts_them(
+    mysql_resource: MySQLResource, source_conn: pymysql.Connection, lake_root: str
+) -> None:
+    replace_days(source_conn, DAYS, devices=2)
+    assets = [raw_reports, decoded_reports, reports_table]
+    with instance_for_test() as instance:
+        assert materialize(
+            assets,
+            resources=resources(mysql_resource, lake_root),
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": str(DAYS[0]),
+                "dagster/asset_partition_range_end": str(DAYS[3]),
+            },
+        ).success
+        # DAYS[4] (yesterday) was never extracted: the schedule owns it.
+        first = evaluate(instance, mysql_resource, lake_root)
+        assert first.run_requests == [], "nothing changed yet"
+
+        with source_conn.cursor() as cur:  # a late row on DAYS[1], an update on DAYS[2]
+            cur.execute(
+                "INSERT INTO reports (device_id, date_start, created_at, encoded)"
+                " SELECT device_id, date_start, created_at, encoded FROM reports"
+                " WHERE date_start = %s LIMIT 1",
+                (DAYS[1],),
+            )
+            cur.execute(
+                "UPDATE reports SET encoded = encoded WHERE date_start = %s LIMIT 1", (DAYS[2],)
+            )
+            cur.execute(
+                "UPDATE reports SET updated_at = updated_at + INTERVAL 1 SECOND"
+                " WHERE date_start = %s LIMIT 1",
+                (DAYS[2],),
+            )
+            cur.execute(
+                "UPDATE reports SET encoded = 'x' WHERE date_start = %s LIMIT 1", (DAYS[4],)
+            )
+        result = evaluate(instance, mysql_resource, lake_root, first.cursor)
+        [request] = result.run_requests
+        assert request.tags["dagster/asset_partition_range_start"] == str(DAYS[1])
+        assert request.tags["dagster/asset_partition_range_end"] == str(DAYS[2])
+
+        again = evaluate(instance, mysql_resource, lake_root, result.cursor)
+        assert again.run_requests == [], "the cursor remembers what was requested"
+        asked = load_cursor(result.cursor)
+        assert {d: a.attempts for d, a in asked.items()} == {DAYS[1]: 1, DAYS[2]: 1}
+        # that run failed: once the backoff has passed, the days are asked for again
+        stale = {d: Asked(a.target, a.attempts, a.at - 3600) for d, a in asked.items()}
+        from lake_assets.defs.automation.late_data import dump_cursor
+
+        retried = evaluate(instance, mysql_resource, lake_root, dump_cursor(stale))
+        [request] = retried.run_requests
+        assert request.tags["dagster/asset_partition_range_end"] == str(DAYS[2])
+        assert load_cursor(retried.cursor)[DAYS[1]].attempts == 2
+
+        running = DagsterRun(
+            job_name="daily_reports_job",
+            run_id="busy-run",
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": str(DAYS[1])},
+        )
+        instance.add_run(running)
+        busy = evaluate(instance, mysql_resource, lake_root)  # fresh cursor
+        [request] = busy.run_requests
+        assert request.partition_key == str(DAYS[2]), "a day being materialized is not requested"
+        # one day runs as its partition: the run queue's one-run-per-day limit applies to it
+        assert "dagster/asset_partition_range_start" not in request.tags
+
+        # Running the request re-extracts the changed days; then there is nothing to do.
+        rows_before = read_manifest(LocalStore(lake_root), DayPath(RAW, DAYS[1])).rows
+        assert materialize(
+            assets,
+            resources=resources(mysql_resource, lake_root),
+            instance=instance,
+            tags=dict(result.run_requests[0].tags),
+        ).success
+        assert read_manifest(LocalStore(lake_root), DayPath(RAW, DAYS[1])).rows == rows_before + 1
+        instance.delete_run("busy-run")
+        assert evaluate(instance, mysql_resource, lake_root).run_requests == []
+
+        # A late row on DAYS[3] is extracted, but its decode or publish never happens: the raw
+        # zone is current, the published day is not, and the sensor asks for it.
+        with source_conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO reports (device_id, date_start, created_at, encoded)"
+                " SELECT device_id, date_start, created_at, encoded FROM reports"
+                " WHERE date_start = %s LIMIT 1",
+                (DAYS[3],),
+            )
+        assert materialize(
+            [raw_reports],
+            resources=resources(mysql_resource, lake_root),
+            instance=instance,
+            partition_key=str(DAYS[3]),
+        ).success
+        [request] = evaluate(instance, mysql_resource, lake_root).run_requests
+        assert request.partition_key == str(DAYS[3])
