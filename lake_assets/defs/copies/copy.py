@@ -12,7 +12,7 @@ from lake_assets.core.errors import ExplainedFailure
 from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.core.tables import TableSpec
 from lake_assets.defs.copies.manifest_stats import CopyStats
-from lake_assets.defs.steps.days import Progress, new_attempt
+from lake_assets.defs.steps.days import Progress, new_attempt, or_the_later_runs
 from lake_assets.defs.steps.metadata import stored_columns
 from lake_assets.lake.file_layout import HIVE, FileLayout
 from lake_assets.lake.parquet import PartWriter
@@ -22,7 +22,6 @@ from lake_assets.lake.zones import (
     DATA,
     DayManifest,
     DayPath,
-    Superseded,
     new_attempt_id,
     read_manifest,
     switch_manifest,
@@ -49,11 +48,12 @@ def copy_slot(
 ) -> DayManifest:
     """Write a new attempt of the slot and switch to it; if a later run already switched the
     slot, its version is returned instead."""
-    try:
-        return _copy_slot(context, spec, mysql, store, catalog, day, timezone, layout)
-    except Superseded as e:
-        context.log.warning(f"{spec.name} {day or ''}: {e}")
-        return read_manifest(store, DayPath(DATA, day, spec.name))  # type: ignore[return-value]
+    return or_the_later_runs(
+        context,
+        f"{spec.name} {day or ''}".rstrip(),
+        lambda: _copy_slot(context, spec, mysql, store, catalog, day, timezone, layout),
+        lambda: read_manifest(store, DayPath(DATA, day, spec.name)),
+    )
 
 
 def _copy_slot(

@@ -27,7 +27,7 @@ from lake_assets.core.days import date_to_path_value
 from lake_assets.core.errors import ExplainedFailure, only_transient_retried
 from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.policies import DailyPolicy
-from lake_assets.defs.steps.days import Progress, new_attempt, run_days
+from lake_assets.defs.steps.days import Progress, new_attempt, or_the_later_runs, run_days
 from lake_assets.defs.steps.metadata import (
     column_schema,
     markdown_table,
@@ -121,13 +121,12 @@ def decode_day(
     """Decode the day's current raw extract into a new attempt of data/ and quarantine/, and
     switch both at once (the data manifest carries its quarantine); a later run's version of
     the day, if one got there first, is kept and returned."""
-    try:
-        return _decode_day(context, store, day, layout)
-    except Superseded as e:
-        context.log.warning(f"decode {day}: {e}")
-        decoded = read_decoded(store, day)
-        assert decoded is not None, "a later run switched the day"
-        return decoded
+    return or_the_later_runs(
+        context,
+        f"decode {day}",
+        lambda: _decode_day(context, store, day, layout),
+        lambda: read_decoded(store, day),
+    )
 
 
 def _decode_day(

@@ -15,7 +15,7 @@ from lake_assets.core.errors import only_transient_retried
 from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.pools import MYSQL_EXTRACT
-from lake_assets.defs.steps.days import Progress, new_attempt, run_days
+from lake_assets.defs.steps.days import Progress, new_attempt, or_the_later_runs, run_days
 from lake_assets.defs.steps.metadata import column_schema, result_per_day, stored_columns
 from lake_assets.lake.manifest_stats import RawStats
 from lake_assets.lake.parquet import PartWriter
@@ -25,7 +25,6 @@ from lake_assets.lake.zones import (
     RAW,
     DayManifest,
     DayPath,
-    Superseded,
     new_attempt_id,
     read_manifest,
     switch_manifest,
@@ -84,11 +83,12 @@ def _day_figures(store: LakeStore, day: dt.date, m: DayManifest) -> dict[str, ob
 def extract_day(
     context: AssetExecutionContext, mysql: MySQLResource, store: LakeStore, day: dt.date
 ) -> DayManifest:
-    try:
-        return _extract_day(context, mysql, store, day)
-    except Superseded as e:
-        context.log.warning(f"raw {day}: {e}")
-        return read_manifest(store, DayPath(RAW, day))  # the later run's version
+    return or_the_later_runs(
+        context,
+        f"raw {day}",
+        lambda: _extract_day(context, mysql, store, day),
+        lambda: read_manifest(store, DayPath(RAW, day)),
+    )
 
 
 def _extract_day(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from dagster import AssetExecutionContext
 
@@ -15,9 +16,10 @@ from lake_assets.core.days import key_to_date
 from lake_assets.core.run_tags import run_process_tags
 from lake_assets.lake.retention import PublishedLookup, remove_unreferenced
 from lake_assets.lake.store import LakeStore
-from lake_assets.lake.zones import TABLE
+from lake_assets.lake.zones import TABLE, Superseded
 
 PROGRESS_EVERY_S = 10.0
+T = TypeVar("T")
 
 
 def run_days(context: AssetExecutionContext) -> list[dt.date]:
@@ -28,6 +30,24 @@ def run_days(context: AssetExecutionContext) -> list[dt.date]:
     if any(context.run.tags.get(k) != v for k, v in tags.items()):
         context.instance.add_run_tags(context.run.run_id, tags)
     return [key_to_date(k) for k in context.partition_keys]
+
+
+def or_the_later_runs(
+    context: AssetExecutionContext,
+    label: str,
+    write: Callable[[], T],
+    later: Callable[[], T | None],
+) -> T:
+    """`write()` a new version of a day (or a table); if a run that started later switched it
+    first (Superseded), log why and return that run's version, `later()`, instead: the day
+    only ever moves forward, and this run moves on."""
+    try:
+        return write()
+    except Superseded as e:
+        context.log.warning(f"{label}: {e}")
+        version = later()
+        assert version is not None, "a later run switched it"
+        return version
 
 
 @contextmanager
