@@ -225,10 +225,10 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path):
 @pytest.fixture(autouse=True)
 def fresh_aws_clients() -> Iterator[None]:
     """AWS clients are cached per process; a test that patches one must not leak it."""
-    from lake_assets.catalogs import glue
+    from lake_assets.lake import aws
 
     yield
-    glue._client.cache_clear()
+    aws._client.cache_clear()
 
 
 HTTP_BUCKET = "lake-http"

@@ -9,13 +9,9 @@ the response body rather than raising, so every response is checked.
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field
 
@@ -27,7 +23,7 @@ from lake_assets.catalogs.base import (
     as_shape,
 )
 from lake_assets.core.days import PARTITION_COLUMN
-from lake_assets.lake.aws import AwsError, explain_aws_errors
+from lake_assets.lake.aws import AwsError, aws_client, explain_aws_errors
 
 BATCH_WRITE = 100  # Glue's limit for batch_create_partition / batch_update_partition
 BATCH_GET = 1000
@@ -44,43 +40,6 @@ GLUE_PERMISSIONS = (
     "glue:GetPartition, glue:GetPartitions, glue:BatchGetPartition, glue:BatchCreatePartition, "
     "glue:BatchUpdatePartition"
 )
-
-
-def boto3_client(config: ResourceWithBoto3Configuration, service: str) -> Any:
-    """A client from dagster-aws's standard AWS settings, with adaptive retries (throttling).
-    Clients are thread-safe and costly to build (~0.1 s), so one is kept per service and
-    settings, the AWS_* environment included (it holds the credentials boto3 reads)."""
-    aws_env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
-    return _client(service, aws_env, *(getattr(config, f) for f in _CLIENT_FIELDS))
-
-
-_CLIENT_FIELDS = (
-    "profile_name",
-    "region_name",
-    "endpoint_url",
-    "use_ssl",
-    "verify",
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_session_token",
-    "max_attempts",
-)
-
-
-@functools.lru_cache(maxsize=32)
-def _client(service: str, _aws_env: tuple, *settings: Any) -> Any:
-    profile, region, endpoint, use_ssl, verify, key_id, secret, token, attempts = settings
-    return boto3.session.Session(profile_name=profile).client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint,
-        use_ssl=use_ssl,
-        verify=verify,
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        aws_session_token=token,
-        config=Config(retries={"max_attempts": attempts, "mode": "adaptive"}),
-    )
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -186,7 +145,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
         return {"": _spec({"Values": [""], **t})}
 
     def partitions(self, table: str) -> dict[str, PartitionSpec]:
-        glue = boto3_client(self, "glue")
+        glue = aws_client(self, "glue")
         out: dict[str, PartitionSpec] = {}
         with self._errors("read partitions of", table):
             whole = self._whole(glue, table)
@@ -204,7 +163,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
         return out
 
     def partition(self, table: str, date: str) -> PartitionSpec | None:
-        glue = boto3_client(self, "glue")
+        glue = aws_client(self, "glue")
         with self._errors("read partitions of", table):
             if not date:
                 return (self._whole(glue, table) or {}).get("")
@@ -221,7 +180,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
     ) -> None:
         shape = as_shape(table)
         table = shape.name
-        glue = boto3_client(self, "glue")
+        glue = aws_client(self, "glue")
         with self._errors("publish to", table):
             if not shape.partitioned:
                 # One call switches the whole table to the new copy's folder.
@@ -293,7 +252,7 @@ class GlueCatalogResource(ResourceWithBoto3Configuration, LakeCatalog):
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         output = self.athena_output_location or f"{self.lake_root.rstrip('/')}/_athena/"
         return run_athena_query(
-            boto3_client(self, "athena"),
+            aws_client(self, "athena"),
             sql,
             database=self.database,
             workgroup=self.athena_workgroup,

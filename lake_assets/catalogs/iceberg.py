@@ -239,13 +239,12 @@ class IcebergCatalogResource(LakeCatalog):
         the snapshot lists (no delete files are ever written, so that is exact); on S3,
         Athena, which reads Iceberg tables in Glue natively."""
         if self.on_s3:
-            import boto3
-
             from lake_assets.catalogs.athena import run_athena_query
+            from lake_assets.lake.aws import aws_client
 
             output = self.athena_output_location or f"{self.lake_root.rstrip('/')}/_athena/"
             return run_athena_query(
-                boto3.client("athena"),
+                aws_client(None, "athena"),
                 sql,
                 database=self.namespace,
                 workgroup=self.athena_workgroup,

@@ -10,6 +10,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from lake_assets.defs.lake import LakeResource
+from lake_assets.lake.aws import aws_client
 from lake_assets.lake.s3 import S3Store
 from lake_assets.lake.store import LakeStore
 
@@ -24,4 +25,4 @@ class S3LakeResource(LakeResource):
     def _open(self) -> LakeStore:
         if not self.root.startswith("s3://"):
             return super()._open()
-        return S3Store(self.root, self.s3.get_client(), self.kms_key_id)
+        return S3Store(self.root, aws_client(self.s3, "s3"), self.kms_key_id)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -121,3 +124,46 @@ def explain_client_error(e: ClientError, action: str, target: str, permission: s
         )
         return f"cannot {action} {target}: the bucket is in {region} — set AWS_REGION={region}"
     return f"cannot {action} {target}: {code or status} {message}".rstrip()
+
+
+def aws_client(config: object | None, service: str) -> Any:
+    """THE way the lake makes a boto3 client (S3, Glue, Athena, SNS): from a resource's
+    standard AWS settings (dagster-aws's fields: region, endpoint, profile, credentials,
+    max_attempts; None: boto3's own, from the environment), with adaptive retries for
+    throttling. Clients are thread-safe and costly to build (~0.1 s), so one is kept per
+    service and settings, the AWS_* environment included (it holds what boto3 reads)."""
+    aws_env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    settings = (getattr(config, f, None) for f in _CLIENT_FIELDS)
+    return _client(service, aws_env, *settings)
+
+
+_CLIENT_FIELDS = (
+    "profile_name",
+    "region_name",
+    "endpoint_url",
+    "use_ssl",
+    "verify",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "max_attempts",
+)
+
+
+@functools.lru_cache(maxsize=32)
+def _client(service: str, _aws_env: tuple, *settings: Any) -> Any:
+    profile, region, endpoint, use_ssl, verify, key_id, secret, token, attempts = settings
+    import boto3  # here: a local lake's processes never load it
+    from botocore.config import Config
+
+    return boto3.session.Session(profile_name=profile).client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint,
+        use_ssl=True if use_ssl is None else use_ssl,
+        verify=verify,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=Config(retries={"max_attempts": attempts or 5, "mode": "adaptive"}),
+    )

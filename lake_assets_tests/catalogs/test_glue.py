@@ -82,7 +82,7 @@ def test_declared_schema_change_updates_the_table(aws: None) -> None:
 def test_partition_errors_in_the_response_body_are_raised(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = glue_module.boto3_client
+    real = glue_module.aws_client
 
     def failing_client(config: object, service: str):
         client = real(config, service)
@@ -100,6 +100,6 @@ def test_partition_errors_in_the_response_body_are_raised(
             }
         return client
 
-    monkeypatch.setattr(glue_module, "boto3_client", failing_client)
+    monkeypatch.setattr(glue_module, "aws_client", failing_client)
     with pytest.raises(AwsError, match=r"could not create 1 partition.*date=20260101.*boom"):
         catalog().publish("reports", [spec("20260101", "a1")], "run1")

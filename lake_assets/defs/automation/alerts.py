@@ -111,9 +111,9 @@ def deliver(message: str, settings: LakeSettings, to: list[str]) -> dict[str, st
     for name in to:
         try:
             if name == "sns":
-                import boto3  # only where alerts go to SNS: boto3 costs a process start
+                from lake_assets.lake.aws import aws_client  # boto3 only where alerts use SNS
 
-                boto3.client("sns").publish(
+                aws_client(None, "sns").publish(
                     TopicArn=settings.alert_sns_topic_arn,
                     Subject="lake-assets run failed",
                     Message=message,

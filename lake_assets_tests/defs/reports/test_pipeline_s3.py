@@ -134,7 +134,7 @@ def test_failed_glue_update_leaves_the_published_day(
 ) -> None:
     assert run(canned(DAYS[:1], reports=3), DAYS[0]).success
     before = partitions()
-    real = glue_module.boto3_client
+    real = glue_module.aws_client
 
     def throttled(config: object, service: str):
         client = real(config, service)
@@ -149,7 +149,7 @@ def test_failed_glue_update_leaves_the_published_day(
             client.batch_update_partition = fail
         return client
 
-    monkeypatch.setattr(glue_module, "boto3_client", throttled)
+    monkeypatch.setattr(glue_module, "aws_client", throttled)
     result = run(canned(DAYS[:1], reports=7), DAYS[0])
     assert not result.success
     assert partitions() == before
