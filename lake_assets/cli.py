@@ -295,6 +295,7 @@ def report(chart: str | None) -> None:
 
 
 def _report(resources: dict[str, Any], chart: str | None = None) -> None:
+    from lake_assets.core.days import path_value_to_date
     from lake_assets.lake.zones import read_decoded
 
     store = resources["lake"].store()
@@ -307,7 +308,7 @@ def _report(resources: dict[str, Any], chart: str | None = None) -> None:
         raise click.ClickException("no published days yet — run `make demo` (or a materialize)")
     out = []
     for date, readings, mean_temp in rows:
-        decoded = read_decoded(store, dt.datetime.strptime(date, "%Y%m%d").date())
+        decoded = read_decoded(store, path_value_to_date(date))
         out.append((date, readings, decoded[1].rows if decoded else None, mean_temp))
     print_table(["date", "readings", "quarantined", "mean_temp_c"], out)
     _report_sites(resources["catalog"])

@@ -20,6 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lake_assets.core.days import PARTITION_COLUMN, path_value_to_date
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, DayPath, attempt_started, read_manifest
 
@@ -109,7 +110,7 @@ def _day_folder_and_attempt(key: str, table: str) -> tuple[str, str]:
 
 
 def _manifest_attempt(store: LakeStore, table: str, folder: str) -> str | None:
-    day = dt.datetime.strptime(folder, "date=%Y%m%d").date() if folder else None
+    day = path_value_to_date(folder.removeprefix(f"{PARTITION_COLUMN}=")) if folder else None
     manifest = read_manifest(store, DayPath(DATA, day, table))
     return manifest.attempt if manifest else None
 

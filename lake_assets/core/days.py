@@ -16,3 +16,8 @@ def key_to_date(key: str) -> dt.date:
 def date_to_path_value(day: dt.date) -> str:
     """The value of `date=` in lake paths and in the catalog: `YYYYMMDD`."""
     return day.strftime("%Y%m%d")
+
+
+def path_value_to_date(value: str) -> dt.date:
+    """`YYYYMMDD`, as in `date=` of lake paths and in the catalog, as a date."""
+    return dt.datetime.strptime(value, "%Y%m%d").date()
