@@ -9,7 +9,7 @@ import pyarrow as pa
 from dagster import Definitions, in_process_executor
 
 from lake_assets.collector import keep_out_of_collections
-from lake_assets.defs.automation.alerts import lake_alert_retries, lake_failure_alerts
+from lake_assets.defs.automation.alerts import build_alert_sensors
 from lake_assets.defs.automation.dead_runs import lake_dead_runs
 from lake_assets.defs.automation.freshness import build_freshness
 from lake_assets.defs.automation.jobs import build_jobs
@@ -40,6 +40,7 @@ def build_defs(settings: LakeSettings) -> Definitions:
     checks, one asset and one blocking check per table copy of the copies file, the jobs,
     schedules and sensors, and the resources."""
     daily = daily_policy(settings)
+    alerts = build_alert_sensors(settings)
     reports = build_report_assets(settings)
     copies = [build_copy(spec, settings) for spec in settings.copies]
     jobs = build_jobs(settings.copies)
@@ -88,8 +89,8 @@ def build_defs(settings: LakeSettings) -> Definitions:
                 if any(spec.daily for spec in settings.copies)
                 else []
             ),
-            lake_failure_alerts,
-            lake_alert_retries,
+            alerts.failures,
+            alerts.retries,
             lake_dead_runs,
         ],
         resources=build_resources(settings),

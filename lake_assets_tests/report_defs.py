@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from lake_assets.defs.automation.alerts import AlertSensors, build_alert_sensors
 from lake_assets.defs.automation.sensors import build_late_reports_sensor
 from lake_assets.defs.policies import daily_policy
 from lake_assets.defs.reports import build_report_assets
@@ -21,3 +22,10 @@ raw_matches_source, decoded_accounts_for_raw, quarantine_rate, published_matches
     ALL_CHECKS
 )
 late_reports_sensor = build_late_reports_sensor(SETTINGS, DAILY.partitions)
+
+
+def alert_sensors() -> AlertSensors:
+    """The alert sensors as the code location would make them now, from the environment the
+    test has set (destinations, the webserver's URL)."""
+    env = {k: v for k, v in os.environ.items() if k != "LAKE_COPIES"}
+    return build_alert_sensors(LakeSettings.from_env(env))

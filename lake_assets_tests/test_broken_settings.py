@@ -121,3 +121,15 @@ def test_importing_the_package_reads_no_setting_and_no_file(tmp_path: Path) -> N
     # and the spy does catch a read: the code location reads its settings at import
     caught = run([sys.executable, "-c", SPY, "lake_assets.definitions"], os.environ, REPO)
     assert caught.returncode != 0
+
+
+def test_only_the_top_reads_the_settings() -> None:
+    """Only definitions.py and cli.py turn the environment into settings; every other module
+    is given them (a sensor that read them at tick time would disagree with its code location)."""
+    package = REPO / "lake_assets"
+    readers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if any(call in path.read_text() for call in ("from_env(", "current_settings("))
+    )
+    assert readers == ["cli.py", "definitions.py", "settings.py"]

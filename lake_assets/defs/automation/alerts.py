@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from dagster import (
@@ -25,6 +26,7 @@ from dagster import (
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunsFilter,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     run_failure_sensor,
@@ -172,17 +174,41 @@ def is_ours(instance: DagsterInstance, run: DagsterRun) -> bool:
     return any(step.key in OUR_STEPS for step in plan.steps)
 
 
-# A run-status sensor only sees runs launched from its code location unless it monitors all
-# of them, and `dagster asset materialize` runs have no code location: without this, a failed
-# CLI run (or one killed and marked failed by lake_dead_runs) would never be alerted. `is_ours`
-# keeps other code locations' runs out.
-@run_failure_sensor(
-    name="lake_failure_alerts",
-    default_status=DefaultSensorStatus.RUNNING,
-    monitor_all_code_locations=True,
-    description="Posts failed runs to LAKE_ALERT_SNS_TOPIC_ARN and/or LAKE_ALERT_WEBHOOK_URL.",
-)
-def lake_failure_alerts(context: RunFailureSensorContext) -> None:
+@dataclass(frozen=True)
+class AlertSensors:
+    failures: SensorDefinition  # lake_failure_alerts
+    retries: SensorDefinition  # lake_alert_retries
+
+
+def build_alert_sensors(settings: LakeSettings) -> AlertSensors:
+    """The two alert sensors, sending to the destinations `settings` names."""
+
+    # A run-status sensor only sees runs launched from its code location unless it monitors
+    # all of them, and `dagster asset materialize` runs have no code location: without this, a
+    # failed CLI run (or one killed and marked failed by lake_dead_runs) would never be
+    # alerted. `is_ours` keeps other code locations' runs out.
+    @run_failure_sensor(
+        name="lake_failure_alerts",
+        default_status=DefaultSensorStatus.RUNNING,
+        monitor_all_code_locations=True,
+        description="Posts failed runs to LAKE_ALERT_SNS_TOPIC_ARN and/or LAKE_ALERT_WEBHOOK_URL.",
+    )
+    def lake_failure_alerts(context: RunFailureSensorContext) -> None:
+        alert_failed_run(context, settings)
+
+    @sensor(
+        name="lake_alert_retries",
+        minimum_interval_seconds=RETRY_EVERY_S,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Delivers again the failure alerts a destination did not take, with backoff.",
+    )
+    def lake_alert_retries(context: SensorEvaluationContext) -> SkipReason:
+        return deliver_owed_alerts(context, settings)
+
+    return AlertSensors(lake_failure_alerts, lake_alert_retries)
+
+
+def alert_failed_run(context: RunFailureSensorContext, settings: LakeSettings) -> None:
     run = context.dagster_run
     if not is_ours(context.instance, run):
         return
@@ -193,7 +219,6 @@ def lake_failure_alerts(context: RunFailureSensorContext) -> None:
         if failures and failures[0].step_failure_data.error
         else context.failure_event.message
     )
-    settings = LakeSettings.from_env()
     message = format_alert(run.job_name, run.run_id, run.tags, step, error, settings.webserver_url)
     to = destinations(settings)
     failed = deliver(message, settings, to)
@@ -205,14 +230,7 @@ def lake_failure_alerts(context: RunFailureSensorContext) -> None:
         owe(context.instance, run.run_id, message, failed)
 
 
-@sensor(
-    name="lake_alert_retries",
-    minimum_interval_seconds=RETRY_EVERY_S,
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Delivers again the failure alerts a destination did not take, with backoff.",
-)
-def lake_alert_retries(context: SensorEvaluationContext) -> SkipReason:
-    settings = LakeSettings.from_env()
+def deliver_owed_alerts(context: SensorEvaluationContext, settings: LakeSettings) -> SkipReason:
     runs = context.instance.get_runs(
         filters=RunsFilter(statuses=[DagsterRunStatus.FAILURE], tags={PENDING: "true"})
     )

@@ -19,8 +19,9 @@ from dagster import (
     materialize,
 )
 
-from lake_assets.defs.automation.alerts import format_alert, lake_failure_alerts
+from lake_assets.defs.automation.alerts import format_alert
 from lake_assets_tests.defs.reports.test_pipeline import ASSETS, canned, resources
+from lake_assets_tests.report_defs import alert_sensors
 
 
 @contextmanager
@@ -91,7 +92,7 @@ def test_alert_goes_to_sns_and_webhook(
 
     with instance_for_test() as instance:
         context = failed_run_context(instance, lake_root)
-        lake_failure_alerts(context)
+        alert_sensors().failures(context)
         run_id = context.dagster_run.run_id
 
     [posted] = received
@@ -110,7 +111,7 @@ def test_without_destinations_the_alert_is_only_logged(
     for name in ("LAKE_ALERT_SNS_TOPIC_ARN", "LAKE_ALERT_WEBHOOK_URL"):
         monkeypatch.delenv(name, raising=False)
     with instance_for_test() as instance:
-        lake_failure_alerts(failed_run_context(instance, lake_root))  # no network, no error
+        alert_sensors().failures(failed_run_context(instance, lake_root))  # no network, no error
 
 
 def test_range_runs_name_their_days() -> None:
@@ -168,7 +169,7 @@ def test_a_failing_destination_neither_stops_the_other_nor_loses_the_alert(
     monkeypatch.setenv("LAKE_ALERT_WEBHOOK_URL", url)
     with instance_for_test() as instance:
         context = failed_run_context(instance, lake_root)
-        lake_failure_alerts(context)  # does not raise: Dagster would skip the run for good
+        alert_sensors().failures(context)  # does not raise: Dagster would skip the run for good
         assert len(received) == 1, "the webhook got it although SNS failed"
         run = instance.get_run_by_id(context.dagster_run.run_id)
         assert (run.tags[alerts.PENDING], run.tags[alerts.OWED_TO]) == ("true", "sns")
@@ -179,10 +180,10 @@ def test_a_failing_destination_neither_stops_the_other_nor_loses_the_alert(
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
 
-        alerts.lake_alert_retries(build_sensor_context(instance=instance))
+        alert_sensors().retries(build_sensor_context(instance=instance))
         assert "Messages" not in sqs.receive_message(QueueUrl=queue), "backoff: not yet"
         instance.add_run_tags(run.run_id, {alerts.NEXT_AT: "0"})  # the backoff has passed
-        alerts.lake_alert_retries(build_sensor_context(instance=instance))
+        alert_sensors().retries(build_sensor_context(instance=instance))
         [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
         assert json.loads(message["Body"])["Message"] == received[0]["text"]
         run = instance.get_run_by_id(run.run_id)
@@ -200,7 +201,7 @@ def test_a_redirect_is_a_failed_delivery_never_a_get(
     monkeypatch.setenv("LAKE_ALERT_WEBHOOK_URL", url)
     with instance_for_test() as instance:
         context = failed_run_context(instance, lake_root)
-        lake_failure_alerts(context)
+        alert_sensors().failures(context)
         run = instance.get_run_by_id(context.dagster_run.run_id)
     assert seen == ["POST"]
     assert run.tags[alerts.OWED_TO] == "webhook"
@@ -232,7 +233,7 @@ def test_runs_of_other_code_are_not_alerted(
             r.dagster_event
             for r in instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
         ]
-        lake_failure_alerts(
+        alert_sensors().failures(
             build_run_status_sensor_context(
                 sensor_name="lake_failure_alerts",
                 dagster_event=failure,

@@ -20,10 +20,10 @@ from dagster import (
     build_sensor_context,
 )
 
-from lake_assets.defs.automation.alerts import lake_failure_alerts
 from lake_assets.defs.automation.dead_runs import HOST, PID, dead_runs, lake_dead_runs
 from lake_assets.defs.automation.late_data import days_in_flight
 from lake_assets_tests.defs.automation.test_alerts import webhook  # noqa: F401
+from lake_assets_tests.report_defs import alert_sensors
 from lake_assets_tests.test_bad_settings import silent_server
 
 
@@ -111,7 +111,7 @@ def test_a_killed_cli_run_is_marked_failed_and_alerted(
             dagster_instance=instance,
             dagster_run=failed,
         ).for_run_failure()
-        lake_failure_alerts(context)
+        alert_sensors().failures(context)
         assert dead_runs(instance, run.tags[HOST]) == [], "and only once"
     [alert] = received
     assert "days: 2026-01-01" in alert["text"] and f"process {proc.pid}" in alert["text"]
