@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from dagster import ConfigurableResource
 
+from lake_assets.catalogs.types import glue_type
 from lake_assets.core.days import date_to_path_value
 from lake_assets.core.tables import REPORTS
 from lake_assets.lake.parquet import footer_rows
@@ -50,31 +51,6 @@ def as_shape(table: TableShape | str) -> TableShape:
     if table != REPORTS_SHAPE.name:
         raise ValueError(f"the shape of table {table!r} must be given")
     return REPORTS_SHAPE
-
-
-def glue_type(t: pa.DataType) -> str:
-    """The Hive/Glue type Athena reads a stored Arrow type as (DuckDB reads them all too)."""
-    if pa.types.is_dictionary(t):
-        return glue_type(t.value_type)
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_integer(t):
-        return "bigint"
-    if pa.types.is_float32(t):
-        return "float"
-    if pa.types.is_floating(t):
-        return "double"
-    if pa.types.is_decimal(t):
-        return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "binary"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    raise TypeError(f"no catalog type for Arrow type {t}")
 
 
 def shape_of(name: str, schema: pa.Schema, partitioned: bool) -> TableShape:

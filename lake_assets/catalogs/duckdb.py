@@ -27,26 +27,12 @@ from lake_assets.catalogs.base import (
     TableShape,
     as_shape,
 )
+from lake_assets.catalogs.types import duckdb_type
 from lake_assets.core.errors import ExplainedFailure
 from lake_assets.lake.store import LakeStore
 
 if TYPE_CHECKING:
     import duckdb
-
-DUCKDB_TYPES = {
-    "boolean": "BOOLEAN",
-    "bigint": "BIGINT",
-    "float": "FLOAT",
-    "double": "DOUBLE",
-    "string": "VARCHAR",
-    "binary": "BLOB",
-    "date": "DATE",
-    "timestamp": "TIMESTAMPTZ",
-}
-
-
-def duckdb_type(glue_type: str) -> str:
-    return glue_type.upper() if glue_type.startswith("decimal(") else DUCKDB_TYPES[glue_type]
 
 
 class CatalogLocked(ExplainedFailure):

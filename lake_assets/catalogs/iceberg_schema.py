@@ -1,4 +1,5 @@
-"""Iceberg schemas for the lake's tables, and the data-file layout that goes with them.
+"""Iceberg schemas for the lake's tables (each column's type: catalogs/types.py); the data
+files' layout that goes with them is lake/file_layout.py.
 
 A day's files are the ones the project streams anyway; for an Iceberg table they differ in
 two ways: timestamps are in microseconds (Iceberg's only precision), and a daily table's files
@@ -28,52 +29,12 @@ import pyarrow as pa
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.transforms import IdentityTransform
-from pyiceberg.types import (
-    BinaryType,
-    BooleanType,
-    DateType,
-    DecimalType,
-    DoubleType,
-    FloatType,
-    IcebergType,
-    IntegerType,
-    LongType,
-    NestedField,
-    StringType,
-    TimestampType,
-    TimestamptzType,
-)
+from pyiceberg.types import NestedField
 
+from lake_assets.catalogs.types import iceberg_type
 from lake_assets.core.days import PARTITION_COLUMN
 
 PARTITION_FIELD_ID = 1000  # Iceberg numbers partition fields from 1000
-
-
-def iceberg_type(t: pa.DataType) -> IcebergType:
-    """The Iceberg type of a stored Arrow type (see the table above)."""
-    if pa.types.is_dictionary(t):
-        return iceberg_type(t.value_type)
-    if pa.types.is_boolean(t):
-        return BooleanType()
-    if pa.types.is_integer(t):
-        return LongType() if t.bit_width == 64 or t == pa.uint32() else IntegerType()
-    if pa.types.is_float32(t):
-        return FloatType()
-    if pa.types.is_floating(t):
-        return DoubleType()
-    if pa.types.is_decimal(t):
-        if t.precision > 38:
-            raise TypeError(f"Iceberg decimals stop at 38 digits: {t} has no Iceberg type")
-        return DecimalType(t.precision, t.scale)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return StringType()
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return BinaryType()
-    if pa.types.is_date(t):
-        return DateType()
-    if pa.types.is_timestamp(t):
-        return TimestamptzType() if t.tz else TimestampType()
-    raise TypeError(f"no Iceberg type for Arrow type {t}")
 
 
 def table_schema(files: pa.Schema) -> Schema:
