@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)
 export PYTHON := $(BIN)/python
 
-ASSETS := raw_reports,decoded_reports,reports_table
+ASSETS := raw_reports,decoded_reports,reports_table,reports_daily
 # The demo's table copies (devices: full; device_events: daily), with the reports.
 DEMO_COPIES := $(CURDIR)/lake_assets/demo/copies.yaml
 DAILY_COPIES := copies/device_events

@@ -24,6 +24,8 @@ from lake_assets.defs.copies.assets import build_copy
 from lake_assets.defs.policies import daily_policy
 from lake_assets.defs.reports import build_report_assets
 from lake_assets.defs.reports.checks import build_report_checks
+from lake_assets.defs.reports.daily import build_rollup
+from lake_assets.defs.reports.table import table_kinds
 from lake_assets.defs.resources import build_resources
 from lake_assets.settings import LakeSettings, current_settings
 
@@ -42,6 +44,7 @@ def build_defs(settings: LakeSettings) -> Definitions:
     daily = daily_policy(settings)
     alerts = build_alert_sensors(settings)
     reports = build_report_assets(settings)
+    rollup, rollup_check = build_rollup(daily, table_kinds(settings))
     copies = [build_copy(spec, settings) for spec in settings.copies]
     jobs = build_jobs(settings.copies)
     freshness = build_freshness(settings.freshness_deadline, settings.timezone)
@@ -53,9 +56,10 @@ def build_defs(settings: LakeSettings) -> Definitions:
 
         maintenance = [iceberg_maintenance]
     return Definitions(
-        assets=[*reports, *(asset for asset, _ in copies), *maintenance],
+        assets=[*reports, rollup, *(asset for asset, _ in copies), *maintenance],
         asset_checks=[
             *build_report_checks(daily.partitions, settings.max_quarantine_rate),
+            rollup_check,
             *(check for _, check in copies),
         ],
         jobs=[

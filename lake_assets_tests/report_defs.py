@@ -11,6 +11,8 @@ from lake_assets.defs.automation.sensors import build_late_reports_sensor
 from lake_assets.defs.policies import daily_policy
 from lake_assets.defs.reports import build_report_assets
 from lake_assets.defs.reports.checks import build_report_checks
+from lake_assets.defs.reports.daily import build_rollup
+from lake_assets.defs.reports.table import table_kinds
 from lake_assets.settings import LakeSettings
 
 SETTINGS = LakeSettings.from_env({k: v for k, v in os.environ.items() if k != "LAKE_COPIES"})
@@ -29,3 +31,6 @@ def alert_sensors() -> AlertSensors:
     test has set (destinations, the webserver's URL)."""
     env = {k: v for k, v in os.environ.items() if k != "LAKE_COPIES"}
     return build_alert_sensors(LakeSettings.from_env(env))
+
+
+reports_daily, rollup_matches_readings = build_rollup(DAILY, table_kinds(SETTINGS))

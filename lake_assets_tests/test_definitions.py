@@ -17,7 +17,7 @@ from dagster._core.workspace.load_target import WorkspaceFileTarget
 from lake_assets_tests.conftest import REPO
 
 
-def test_workspace_yaml_loads_the_three_assets_with_daily_partitions(
+def test_workspace_yaml_loads_the_reports_assets_with_daily_partitions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(REPO)
@@ -33,7 +33,7 @@ def test_workspace_yaml_loads_the_three_assets_with_daily_partitions(
         location = request_context.get_code_location("lake_assets")
         repo = next(iter(location.get_repositories().values()))
         nodes = {n.asset_key.to_user_string(): n for n in repo.get_asset_node_snaps()}
-        assert set(nodes) == {"raw_reports", "decoded_reports", "reports_table"}
+        assert set(nodes) == {"raw_reports", "decoded_reports", "reports_table", "reports_daily"}
         for node in nodes.values():
             assert node.partitions is not None
             assert "TimeWindow" in type(node.partitions).__name__

@@ -257,7 +257,17 @@ def test_the_schedule_and_the_late_data_sensor_tick_under_the_daemon(stack: Stac
             "the scheduled run",
             stack,
         )
-    assert run.status == DagsterRunStatus.SUCCESS
+        # what went wrong, if it did: each failed step's error, each failed check's verdict
+        logs = [e.dagster_event for e in instance.all_logs(run_id) if e.dagster_event]
+        failures = [
+            e.step_failure_data.error.to_string()[-1500:] for e in logs if e.is_step_failure
+        ]
+        failures += [
+            e.event_specific_data.description
+            for e in logs
+            if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+        ]
+    assert run.status == DagsterRunStatus.SUCCESS, failures
     yesterday = (stack.schedule_at - dt.timedelta(days=1)).date()
     assert run.tags["dagster/partition"] == str(yesterday)
 

@@ -34,10 +34,12 @@ def build_jobs(copies: Sequence[TableSpec]) -> Jobs:
     return Jobs(
         daily_reports=define_asset_job(
             name=DAILY_REPORTS_JOB,
-            selection=AssetSelection.assets("raw_reports", "decoded_reports", "reports_table")
+            selection=AssetSelection.assets(
+                "raw_reports", "decoded_reports", "reports_table", "reports_daily"
+            )
             | AssetSelection.assets(*[c.asset_key for c in copies if c.daily]),
-            description="Extract, decode and publish the selected day(s) of MySQL `reports`, "
-            "and copy the same day(s) of every daily table copy.",
+            description="Extract, decode and publish the selected day(s) of MySQL `reports` "
+            "and their daily rollup, and copy the same day(s) of every daily table copy.",
         ),
         full_copies=define_asset_job(
             name="full_copies_job",

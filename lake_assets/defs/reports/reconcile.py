@@ -19,6 +19,7 @@ from lake_assets.catalogs.base import LakeCatalog, PartitionSpec, published_atte
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.core.days import date_to_path_value
+from lake_assets.defs.reports.rollup import READ_COLUMNS, ROLLUP, ROLLUP_SCHEMA, rollup
 from lake_assets.defs.steps.per_day import Verdict
 from lake_assets.lake.accounting import Accounting
 from lake_assets.lake.manifest_stats import DataStats, QuarantineStats, RawStats
@@ -258,3 +259,54 @@ def published_matches_decoded(
         else f"{day}: published version differs from the decoded day: {figures}",
         figures,
     )
+
+
+ROLLUP_SUM_TOLERANCE = 1e-9  # relative: float sums folded in another order
+
+
+def rollup_matches_readings(store: LakeStore, day: dt.date) -> Verdict:
+    """The day's rollup accounts for the day's current readings exactly: the same groups, the
+    same counts, min, max and timestamps to the last bit, sums within 1e-9 relative, made
+    from the readings attempt it names; recomputed from the readings files."""
+    stored = read_manifest(store, DayPath(DATA, day, ROLLUP))
+    readings = read_manifest(store, DayPath(DATA, day))
+    if stored is None or readings is None:
+        return _missing(ROLLUP if stored is None else DATA, day)
+    made_from = stored.stats.get("readings_attempt")
+    if made_from != readings.attempt:
+        return Verdict(
+            False,
+            f"{day}: the rollup was made from readings {made_from}, the day's are "
+            f"{readings.attempt} — materialize reports_daily",
+            {"rollup_of": made_from, "readings": readings.attempt},
+        )
+    want = rollup(iter_batches(store, [f.key for f in readings.files], columns=READ_COLUMNS))
+    batches = [
+        pa.Table.from_batches([batch]).cast(ROLLUP_SCHEMA)
+        for batch in iter_batches(store, [f.key for f in stored.files], columns=ROLLUP_SCHEMA.names)
+    ]  # an empty day's one file holds no batch
+    got = pa.concat_tables([ROLLUP_SCHEMA.empty_table(), *batches]).sort_by(
+        [(k, "ascending") for k in ROLLUP_SCHEMA.names[:3]]
+    )
+    problems = []
+    accounted = pc.sum(got["readings"]).as_py() or 0
+    accounted += pc.sum(got["nulls"]).as_py() or 0
+    if accounted != readings.rows:
+        problems.append(f"accounts for {accounted:,} of {readings.rows:,} readings")
+    exact = [n for n in ROLLUP_SCHEMA.names if n not in ("sum", "mean", "sum_sq")]
+    if got.num_rows != want.num_rows or not got.select(exact).equals(want.select(exact)):
+        problems.append("groups, counts, min, max or timestamps differ from a recomputation")
+    else:
+        for name in ("sum", "sum_sq", "mean"):
+            both_null = pc.and_(pc.is_null(got[name]), pc.is_null(want[name]))
+            within = pc.less_equal(
+                pc.abs(pc.subtract(got[name], want[name])),
+                pc.multiply(pc.abs(want[name]), ROLLUP_SUM_TOLERANCE),
+            )
+            close = pc.fill_null(pc.or_kleene(both_null, within), False)  # one null: not close
+            if not pc.all(close, min_count=0).as_py():
+                problems.append(f"{name} differs from a recomputation by more than 1e-9")
+    figures = {"groups": got.num_rows, "readings": readings.rows}
+    if problems:
+        return Verdict(False, f"{day}: the rollup " + "; ".join(problems), figures)
+    return Verdict(True, f"{day}: the rollup accounts for all {readings.rows:,} readings", figures)
