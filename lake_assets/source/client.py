@@ -475,17 +475,22 @@ class MySQLResource(ConfigurableResource):
         `batch_bytes` (at most `batch_rows` rows; the first, small, batch measures the rows'
         width); zero dates become null and are counted into `zero_dates`. The query is sent
         when the first batch is asked for."""
-        with self.cursor(conn) as cur:
-            cur.execute(sql, args)
-            yield from self._batches(cur, columns, zero_dates)
+        yield from self._batches(conn.cursor(), columns, zero_dates, query=(sql, args))
 
     def _batches(
-        self, cur: SSCursor, columns: list[SourceColumn], zero_dates: dict[str, int]
+        self,
+        cur: SSCursor,
+        columns: list[SourceColumn],
+        zero_dates: dict[str, int],
+        query: tuple[str, tuple[object, ...]] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """The rows of an executed query, read as `stream` says."""
+        """The rows of `cur`'s query (sent first, when `query` is given), read as `stream`
+        says; the cursor is closed at the end, or dropped with its connection on a failure."""
         schema = schema_of(columns)
         size = min(FIRST_BATCH_ROWS, self.batch_rows)
         with self.explain_errors(), _discarded_on_error(cur):
+            if query is not None:
+                cur.execute(*query)
             while texts := fetch_text_columns(cur, size, len(columns)):
                 arrays = []
                 for col, text in zip(columns, texts, strict=True):
