@@ -8,14 +8,11 @@ current metadata file, each snapshot of the log scanned on its own."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pymysql
 import pytest
 
-from lake_assets.catalogs.base import REPORTS_SHAPE
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.catalogs.publish import partition_of
 from lake_assets.core.days import PARTITION_COLUMN
@@ -29,7 +26,7 @@ from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days
 from lake_assets_tests.defs.reports.test_pipeline import DAYS, canned
-from lake_assets_tests.defs.reports.test_pipeline_iceberg import run
+from lake_assets_tests.defs.reports.test_pipeline_iceberg import copy_of, publish_racing, run
 
 
 def as_a_foreign_reader(catalog: IcebergCatalogResource, name: str):
@@ -120,41 +117,9 @@ def test_a_racing_commit_on_the_same_day_leaves_history_whole(lake_root: str) ->
     store = LocalStore(lake_root)
     path = DayPath(DATA, dt.date.fromisoformat(DAYS[0]))
     spec = partition_of(store, path, read_manifest(store, path))  # type: ignore[arg-type]
-    twins = []
-    for suffix in ("-a/", "-b/"):
-        folder = spec.location.rstrip("/") + suffix
-        Path(folder).mkdir()
-        files = []
-        for f in spec.files:
-            target = folder + Path(f).name
-            Path(target).write_bytes(Path(f).read_bytes())
-            files.append(target)
-        twins.append(type(spec)(spec.date, folder, files, spec.rows))
-
+    twins = [copy_of(spec, "-a/"), copy_of(spec, "-b/")]
     catalog = IcebergCatalogResource(lake_root=lake_root)
-    both_loaded = threading.Barrier(2)
-    load = IcebergCatalogResource.table
-
-    def table(self: IcebergCatalogResource, name: str):
-        t = load(self, name)
-        both_loaded.wait(timeout=10)  # neither commits before both read the same version
-        return t
-
-    errors: list[BaseException] = []
-
-    def publish(s) -> None:
-        try:
-            catalog.publish(REPORTS_SHAPE, [s], "racer")
-        except BaseException as e:
-            errors.append(e)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(IcebergCatalogResource, "table", table)
-        threads = [threading.Thread(target=publish, args=(s,)) for s in twins]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+    errors = publish_racing(catalog, twins)
     assert len(errors) == 1
     iceberg = as_a_foreign_reader(catalog, "reports")
     assert assert_history_is_whole(iceberg, {"20260101": {12}}) == ["append", "overwrite"]

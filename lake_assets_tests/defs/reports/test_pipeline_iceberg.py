@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from lake_assets.catalogs.base import REPORTS_SHAPE
+from lake_assets.catalogs.base import REPORTS_SHAPE, PartitionSpec
 from lake_assets.catalogs.iceberg import ATTEMPTS, RUN_ID, IcebergCatalogResource
 from lake_assets.catalogs.publish import partition_of, publish_forward
 from lake_assets.defs.resources import lake_resource
@@ -121,25 +121,24 @@ def test_the_later_attempt_of_a_day_wins_whichever_commits_first(lake_root: str)
     assert counts(lake_root)["20260101"][0] == 16
 
 
-def test_two_commits_racing_on_one_day_leave_exactly_one(lake_root: str) -> None:
-    """Bypassing the lake's lock, two publishers build their commits from the same table
-    version; the second to commit is refused by Iceberg's validation (not merged), so the day
-    holds exactly one attempt's files."""
-    assert run(lake_root, canned(DAYS[:1], reports=3), DAYS[0]).success
-    store = LocalStore(lake_root)
-    path = DayPath(DATA, dt.date.fromisoformat(DAYS[0]))
-    spec = partition_of(store, path, read_manifest(store, path))  # type: ignore[arg-type]
-    copy = spec.location.rstrip("/") + "-copy/"
-    Path(copy).mkdir()
+def copy_of(spec: PartitionSpec, suffix: str) -> PartitionSpec:
+    """The day's files copied into a folder of their own: another attempt of the same day."""
+    folder = spec.location.rstrip("/") + suffix
+    Path(folder).mkdir()
     files = []
     for f in spec.files:
-        target = copy + Path(f).name
+        target = folder + Path(f).name
         Path(target).write_bytes(Path(f).read_bytes())
         files.append(target)
-    other = type(spec)(spec.date, copy, files, spec.rows)
+    return PartitionSpec(spec.date, folder, files, spec.rows)
 
-    catalog = IcebergCatalogResource(lake_root=lake_root)
-    both_loaded = threading.Barrier(2)
+
+def publish_racing(
+    catalog: IcebergCatalogResource, specs: list[PartitionSpec]
+) -> list[BaseException]:
+    """Publish each spec from its own thread, the lake's lock bypassed, after both have read
+    the same table version; the errors the publishers raised."""
+    both_loaded = threading.Barrier(len(specs))
     load = IcebergCatalogResource.table
 
     def table(self: IcebergCatalogResource, name: str):
@@ -149,7 +148,7 @@ def test_two_commits_racing_on_one_day_leave_exactly_one(lake_root: str) -> None
 
     errors: list[BaseException] = []
 
-    def publish(s) -> None:
+    def publish(s: PartitionSpec) -> None:
         try:
             catalog.publish(REPORTS_SHAPE, [s], "racer")
         except BaseException as e:
@@ -157,11 +156,25 @@ def test_two_commits_racing_on_one_day_leave_exactly_one(lake_root: str) -> None
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(IcebergCatalogResource, "table", table)
-        threads = [threading.Thread(target=publish, args=(s,)) for s in (spec, other)]
+        threads = [threading.Thread(target=publish, args=(s,)) for s in specs]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=60)
+    return errors
+
+
+def test_two_commits_racing_on_one_day_leave_exactly_one(lake_root: str) -> None:
+    """Bypassing the lake's lock, two publishers build their commits from the same table
+    version; the second to commit is refused by Iceberg's validation (not merged), so the day
+    holds exactly one attempt's files."""
+    assert run(lake_root, canned(DAYS[:1], reports=3), DAYS[0]).success
+    store = LocalStore(lake_root)
+    path = DayPath(DATA, dt.date.fromisoformat(DAYS[0]))
+    spec = partition_of(store, path, read_manifest(store, path))  # type: ignore[arg-type]
+    other = copy_of(spec, "-copy/")
+    catalog = IcebergCatalogResource(lake_root=lake_root)
+    errors = publish_racing(catalog, [spec, other])
     assert len(errors) == 1 and "retrying reads the table afresh" in str(errors[0])
     [day] = catalog.partitions("reports").values()
     assert day.rows == 12 and len({Path(f).parent for f in day.files}) == 1
