@@ -10,6 +10,7 @@ once its counts account for every reading of the day; the previous version stays
 
 import datetime as dt
 
+import pyarrow.compute as pc
 from dagster import (
     AssetCheckExecutionContext,
     AssetChecksDefinition,
@@ -29,12 +30,12 @@ from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.pools import LAKE_CATALOG
 from lake_assets.defs.reports import reconcile
-from lake_assets.defs.reports.rollup import READ_COLUMNS, ROLLUP, ROLLUP_SCHEMA, rollup
+from lake_assets.defs.reports.rollup import ROLLUP, ROLLUP_SCHEMA, roll_up_files
 from lake_assets.defs.steps.days import new_attempt, or_the_later_runs, run_days
 from lake_assets.defs.steps.metadata import result_per_day, stored_columns
 from lake_assets.defs.steps.per_day import check_each_day
 from lake_assets.lake.file_layout import FileLayout
-from lake_assets.lake.parquet import PartWriter, iter_batches
+from lake_assets.lake.parquet import PartWriter
 from lake_assets.lake.retention import remove_unreferenced
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import (
@@ -118,7 +119,6 @@ def reports_daily(
         day: {
             "dagster/row_count": m.rows,
             "dagster/partition_row_count": m.rows,
-            "groups": m.rows,
             **{k: v for k, v in m.stats.items() if k in ("readings", "readings_attempt")},
         }
         for day, m in manifests.items()
@@ -143,8 +143,8 @@ def roll_up_day(
             f"{day}: the published readings are not the current decode ({shown or 'none'}) — "
             "materialize reports_table for the day first"
         )
-    table = rollup(iter_batches(store, [f.key for f in readings.files], columns=READ_COLUMNS))
-    accounted = sum(table["readings"].to_pylist()) + sum(table["nulls"].to_pylist())
+    table = roll_up_files(store, [f.key for f in readings.files])
+    accounted = (pc.sum(table["readings"]).as_py() or 0) + (pc.sum(table["nulls"]).as_py() or 0)
     if accounted != readings.rows:
         raise ExplainedFailure(
             f"{day}: the rollup accounts for {accounted:,} readings but the day publishes "

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import zlib
 from collections import Counter
+from contextlib import ExitStack
 
 import numpy as np
 import pyarrow as pa
@@ -19,7 +20,7 @@ from lake_assets.catalogs.base import LakeCatalog, PartitionSpec, published_atte
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.core.days import date_to_path_value
-from lake_assets.defs.reports.rollup import READ_COLUMNS, ROLLUP, ROLLUP_SCHEMA, rollup
+from lake_assets.defs.reports.rollup import ROLLUP, ROLLUP_SCHEMA
 from lake_assets.defs.steps.per_day import Verdict
 from lake_assets.lake.accounting import Accounting
 from lake_assets.lake.manifest_stats import DataStats, QuarantineStats, RawStats
@@ -261,13 +262,34 @@ def published_matches_decoded(
     )
 
 
-ROLLUP_SUM_TOLERANCE = 1e-9  # relative: float sums folded in another order
+ROLLUP_SUM_TOLERANCE = 1e-9  # of the summed magnitude: float sums added in another order
+_RECOMPUTE_SQL = """
+SELECT device_id, channel, unit, count(value) AS readings, count(*) - count(value) AS nulls,
+       min(value) AS min, max(value) AS max, sum(value) AS sum,
+       CASE WHEN count(value) > 0 THEN sum(value) / count(value) END AS mean,
+       sum(value * value) AS sum_sq, min(ts) AS first_ts, max(ts) AS last_ts
+FROM read_parquet(?) GROUP BY ALL
+"""
+
+
+def recompute_rollup(store: LakeStore, keys: list[str]) -> pa.Table:
+    """The rollup of the readings files `keys` by another engine than the asset's (DuckDB's
+    SQL aggregation over the Parquet files), sorted as the stored one."""
+    import duckdb  # the check's engine, imported when a check runs
+
+    if not keys:
+        return ROLLUP_SCHEMA.empty_table()
+    with ExitStack() as files, duckdb.connect() as conn:
+        paths = [str(files.enter_context(store.reading(key))) for key in keys]
+        got = conn.sql(_RECOMPUTE_SQL, params=[paths]).to_arrow_table()
+    return got.cast(ROLLUP_SCHEMA).sort_by([(k, "ascending") for k in ROLLUP_SCHEMA.names[:3]])
 
 
 def rollup_matches_readings(store: LakeStore, day: dt.date) -> Verdict:
     """The day's rollup accounts for the day's current readings exactly: the same groups, the
-    same counts, min, max and timestamps to the last bit, sums within 1e-9 relative, made
-    from the readings attempt it names; recomputed from the readings files."""
+    same counts, min, max and timestamps to the last bit, made from the readings attempt it
+    names; sums within 1e-9 of the summed magnitude (readings × the largest |value|). Checked
+    against a recomputation from the readings files by another engine (DuckDB)."""
     stored = read_manifest(store, DayPath(DATA, day, ROLLUP))
     readings = read_manifest(store, DayPath(DATA, day))
     if stored is None or readings is None:
@@ -280,7 +302,7 @@ def rollup_matches_readings(store: LakeStore, day: dt.date) -> Verdict:
             f"{readings.attempt} — materialize reports_daily",
             {"rollup_of": made_from, "readings": readings.attempt},
         )
-    want = rollup(iter_batches(store, [f.key for f in readings.files], columns=READ_COLUMNS))
+    want = recompute_rollup(store, [f.key for f in readings.files])
     batches = [
         pa.Table.from_batches([batch]).cast(ROLLUP_SCHEMA)
         for batch in iter_batches(store, [f.key for f in stored.files], columns=ROLLUP_SCHEMA.names)
@@ -297,16 +319,30 @@ def rollup_matches_readings(store: LakeStore, day: dt.date) -> Verdict:
     if got.num_rows != want.num_rows or not got.select(exact).equals(want.select(exact)):
         problems.append("groups, counts, min, max or timestamps differ from a recomputation")
     else:
-        for name in ("sum", "sum_sq", "mean"):
-            both_null = pc.and_(pc.is_null(got[name]), pc.is_null(want[name]))
-            within = pc.less_equal(
-                pc.abs(pc.subtract(got[name], want[name])),
-                pc.multiply(pc.abs(want[name]), ROLLUP_SUM_TOLERANCE),
-            )
-            close = pc.fill_null(pc.or_kleene(both_null, within), False)  # one null: not close
-            if not pc.all(close, min_count=0).as_py():
-                problems.append(f"{name} differs from a recomputation by more than 1e-9")
+        problems += _sums_differ(got, want)
     figures = {"groups": got.num_rows, "readings": readings.rows}
     if problems:
         return Verdict(False, f"{day}: the rollup " + "; ".join(problems), figures)
     return Verdict(True, f"{day}: the rollup accounts for all {readings.rows:,} readings", figures)
+
+
+def _sums_differ(got: pa.Table, want: pa.Table) -> list[str]:
+    """The float figures further from the recomputation than the float error of adding the
+    group's values in another order allows: 1e-9 of readings × max |value| for `sum` (a bound
+    on the sum of |value|, so a sum that cancels to near zero is judged fairly), of that over
+    readings for `mean`, and 1e-9 relative for `sum_sq` (a sum of squares never cancels)."""
+    largest = pc.max_element_wise(pc.abs(want["min"]), pc.abs(want["max"]))
+    magnitude = pc.multiply(pc.cast(want["readings"], pa.float64()), largest)
+    allowed = {
+        "sum": pc.multiply(magnitude, ROLLUP_SUM_TOLERANCE),
+        "mean": pc.multiply(largest, ROLLUP_SUM_TOLERANCE),
+        "sum_sq": pc.multiply(pc.abs(want["sum_sq"]), ROLLUP_SUM_TOLERANCE),
+    }
+    problems = []
+    for name, tolerance in allowed.items():
+        both_null = pc.and_(pc.is_null(got[name]), pc.is_null(want[name]))
+        within = pc.less_equal(pc.abs(pc.subtract(got[name], want[name])), tolerance)
+        close = pc.fill_null(pc.or_kleene(both_null, within), False)  # one null: not close
+        if not pc.all(close, min_count=0).as_py():
+            problems.append(f"{name} differs from a recomputation by more than float error")
+    return problems

@@ -120,3 +120,41 @@ def test_a_day_without_readings_has_an_empty_rollup_that_passes(lake_root: str) 
     _, got = catalog.query("SELECT date, sum(readings) FROM reports_daily GROUP BY 1 ORDER BY 1")
     _, want = catalog.query("SELECT date, count(value) FROM reports GROUP BY 1 ORDER BY 1")
     assert got == want == [(DAYS[0].replace("-", ""), 6)]  # 2 reports × 3 values, 1 missing
+
+
+@pytest.mark.parametrize(
+    ("column", "change", "caught"),
+    [
+        ("min", lambda v: np.nextafter(v, -np.inf), True),  # one bit off: caught
+        ("last_ts", lambda v: v + 1, True),  # a millisecond off
+        ("readings", lambda v: v + 1, True),
+        ("sum", lambda v: v + 1e-3, True),  # far beyond float error
+        ("sum", lambda v: np.nextafter(v, np.inf), False),  # within float error: accepted
+    ],
+)
+def test_the_check_catches_a_rollup_one_bit_off(
+    lake_root: str, column: str, change, caught: bool
+) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from lake_assets.defs.reports.reconcile import rollup_matches_readings as check
+
+    assert run(lake_root, canned(DAYS[:1], reports=3), DAYS[0]).success
+    store, day = LocalStore(lake_root), dt.date.fromisoformat(DAYS[0])
+    assert check(store, day).passed
+    [entry] = read_manifest(store, DayPath(DATA, day, "reports_daily")).files
+    path = store.path(entry.key)
+    table = pq.read_table(path)
+    values = table[column].to_numpy(zero_copy_only=False).copy()
+    if pa.types.is_timestamp(table[column].type):  # ms, or µs in Iceberg's files
+        per_ms = 1000 if table[column].type.unit == "us" else 1
+        ints = pc.cast(table[column], pa.int64()).to_numpy().copy()
+        ints[0] = change(ints[0] // per_ms) * per_ms
+        new = pa.array(ints, pa.int64()).cast(table[column].type)
+    else:
+        values[0] = change(values[0])
+        new = pa.array(values, table[column].type)
+    pq.write_table(table.set_column(table.schema.get_field_index(column), column, new), path)
+    verdict = check(store, day)
+    assert verdict.passed is not caught, verdict.description
