@@ -88,6 +88,7 @@ bench: install mysql postgres
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/decoder.py
 	$(BIN)/python bench/pipeline.py --days $(BENCH_DAYS)
+	$(BIN)/python bench/rollup.py
 	cd bench && ../$(BIN)/python publish.py --days $(BENCH_DAYS)
 	$(BIN)/python bench/extract_query.py --days $(BENCH_DAYS)
 	cd bench && ../$(BIN)/python copy_table.py

@@ -149,22 +149,7 @@ def _decode_day(
 
     with (
         new_attempt(store, day, [DATA, QUARANTINE], attempt),
-        PartWriter(
-            store,
-            data_path.attempt_prefix(attempt),
-            files_schema,
-            # a sensor's readings take few distinct values: as a dictionary, `value` is 38 %
-            # smaller and cheaper to write than plain; report ids are nearly unique per row
-            # group, where a dictionary only adds a hashing pass
-            dictionary_columns=["device_id", "value"],
-            # rows are device-major with ascending ts: these two prune row groups; every other
-            # column spans the day in each row group (report ids too, as every device reports
-            # all day), so its statistics would prune nothing and cost ~25 % of the write
-            statistics_columns=layout.statistics(["device_id", "ts"], files_schema),
-            # encoding a row group of readings costs about what decoding it does: two files
-            # written side by side keep both cores on the day (one file for a small day)
-            lanes=READINGS_LANES,
-        ) as readings_out,
+        readings_writer(store, data_path.attempt_prefix(attempt), layout) as readings_out,
         PartWriter(
             store,
             q_path.attempt_prefix(attempt),
@@ -294,3 +279,24 @@ def _json_safe(v: object) -> object:
     if isinstance(v, dt.datetime):
         return v.isoformat()
     return int(v) if isinstance(v, decimal.Decimal) else v  # ids are decimal(20,0)
+
+
+def readings_writer(store: LakeStore, prefix: str, layout: FileLayout) -> PartWriter:
+    """The writer of a day's readings files (the table `reports`) under `prefix`."""
+    files_schema = layout.schema(READINGS_SCHEMA)
+    return PartWriter(
+        store,
+        prefix,
+        files_schema,
+        # a sensor's readings take few distinct values: as a dictionary, `value` is 38 %
+        # smaller and cheaper to write than plain; report ids are nearly unique per row
+        # group, where a dictionary only adds a hashing pass
+        dictionary_columns=["device_id", "value"],
+        # rows are device-major with ascending ts: these two prune row groups; every other
+        # column spans the day in each row group (report ids too, as every device reports
+        # all day), so its statistics would prune nothing and cost ~25 % of the write
+        statistics_columns=layout.statistics(["device_id", "ts"], files_schema),
+        # encoding a row group of readings costs about what decoding it does: two files
+        # written side by side keep both cores on the day (one file for a small day)
+        lanes=READINGS_LANES,
+    )

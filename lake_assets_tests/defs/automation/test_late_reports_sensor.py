@@ -184,3 +184,92 @@ def test_sensor_requests_changed_days_and_reextracts_them(
         ).success
         [request] = evaluate(instance, mysql_resource, lake_root).run_requests
         assert request.partition_key == str(DAYS[3])
+
+
+@pytest.mark.mysql
+def test_a_changed_source_row_remakes_the_days_readings_and_rollup(
+    mysql_server: dict, source_db: str, source_conn: pymysql.Connection, lake_root: str
+) -> None:
+    """The code location's own sensor and job, as the daemon would run them: a source row
+    changed after its day was published gets the day's readings and its rollup re-made, the
+    other days' left as they were."""
+    import os
+
+    from lake_assets.definitions import build_defs
+    from lake_assets.defs.automation.jobs import DAILY_REPORTS_JOB
+    from lake_assets.lake.zones import DATA
+    from lake_assets.settings import LakeSettings
+
+    env = {k: v for k, v in os.environ.items() if k != "LAKE_COPIES"}
+    env |= {
+        "MYSQL_HOST": str(mysql_server["host"]),
+        "MYSQL_PORT": str(mysql_server["port"]),
+        "MYSQL_USER": str(mysql_server["user"]),
+        "MYSQL_PASSWORD": str(mysql_server["password"]),
+        "MYSQL_DATABASE": source_db,
+        "LAKE_ROOT": lake_root,
+        "LAKE_TABLE_FORMAT": "hive",
+    }
+    defs = build_defs(LakeSettings.from_env(env))
+    job = defs.resolve_job_def(DAILY_REPORTS_JOB)
+    sensor = defs.resolve_sensor_def("late_reports_sensor")
+    replace_days(source_conn, DAYS[:3], devices=2)
+    store = LocalStore(lake_root)
+
+    def rollups() -> dict[dt.date, str]:
+        return {
+            d: read_manifest(store, DayPath(DATA, d, "reports_daily")).attempt for d in DAYS[:3]
+        }
+
+    def means(day: dt.date) -> list[tuple]:
+        catalog = DuckDBCatalogResource(path=str(Path(lake_root, "catalog.duckdb")))
+        where = f"WHERE date = '{day:%Y%m%d}'"
+        _, got = catalog.query(
+            f"SELECT device_id, channel, readings, mean FROM reports_daily {where} ORDER BY ALL"
+        )
+        _, want = catalog.query(
+            f"SELECT device_id, channel, count(value), avg(value) FROM reports {where}"
+            " GROUP BY ALL ORDER BY ALL"
+        )
+        assert [g[:3] for g in got] == [w[:3] for w in want]
+        assert [g[3] for g in got] == pytest.approx([w[3] for w in want], rel=1e-12)
+        return got
+
+    with instance_for_test() as instance:
+        first_run = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": str(DAYS[0]),
+                "dagster/asset_partition_range_end": str(DAYS[2]),
+            },
+        )
+        assert first_run.success
+        before, mean_before = rollups(), means(DAYS[1])
+
+        with source_conn.cursor() as cur:  # one report of DAYS[1] now says something else
+            cur.execute(
+                "UPDATE reports r JOIN (SELECT encoded FROM reports WHERE date_start = %s"
+                " ORDER BY id DESC LIMIT 1) o SET r.encoded = o.encoded,"
+                " r.updated_at = r.updated_at + INTERVAL 1 SECOND"
+                " WHERE r.date_start = %s ORDER BY r.id LIMIT 1",
+                (DAYS[2], DAYS[1]),
+            )
+        with build_sensor_context(instance=instance, resources=defs.resources) as context:
+            [request] = sensor(context).run_requests
+        assert request.partition_key == str(DAYS[1])
+        rerun = job.execute_in_process(
+            instance=instance, partition_key=request.partition_key, tags=dict(request.tags)
+        )
+        assert rerun.success
+        after = rollups()
+        assert after[DAYS[1]] != before[DAYS[1]], "the changed day's rollup is re-made"
+        assert {d: after[d] for d in (DAYS[0], DAYS[2])} == {
+            d: before[d] for d in (DAYS[0], DAYS[2])
+        }
+        assert means(DAYS[1]) != mean_before, "and it holds the new readings' figures"
+        checks = [
+            e
+            for e in rerun.get_asset_check_evaluations()
+            if e.check_name == "rollup_matches_readings"
+        ]
+        assert checks and all(e.passed for e in checks)
