@@ -289,9 +289,27 @@ def range_(days: int, end: str | None) -> None:
     help="also draw readings and quarantined rows per day into this SVG file",
 )
 def report(chart: str | None) -> None:
-    """Per published day: readings, quarantined rows and mean temperature; then per site."""
+    """Per published day: readings, quarantined rows and mean temperature; then per site.
+    Read from the daily rollup, `reports_daily`, not from every reading."""
     with _resources(_settings()) as resources:
         _report(resources, chart)
+
+
+# Each day's readings (missing samples included, as every row of `reports`) and mean
+# temperature, re-aggregated exactly from the rollup's counts and sums.
+DAYS_SQL = (
+    "SELECT date, sum(readings + nulls) AS readings,"
+    " sum(sum) FILTER (WHERE channel = 'temperature')"
+    " / sum(readings) FILTER (WHERE channel = 'temperature') AS mean_temp_c"
+    " FROM reports_daily GROUP BY date ORDER BY date"
+)
+# Per site (the copied `devices` table): its devices and their mean temperature.
+SITES_SQL = (
+    "SELECT d.site, count(DISTINCT r.device_id) AS devices,"
+    " round(sum(r.sum) / sum(r.readings), 2) AS mean_temp_c"
+    " FROM reports_daily r JOIN devices d ON d.device_id = r.device_id"
+    " WHERE r.channel = 'temperature' GROUP BY d.site ORDER BY d.site"
+)
 
 
 def _report(resources: dict[str, Any], chart: str | None = None) -> None:
@@ -299,13 +317,14 @@ def _report(resources: dict[str, Any], chart: str | None = None) -> None:
     from lake_assets.lake.zones import read_decoded
 
     store = resources["lake"].store()
-    _, rows = resources["catalog"].query(
-        "SELECT date, count(*) AS readings,"
-        " avg(value) FILTER (WHERE channel = 'temperature') AS mean_temp_c"
-        " FROM reports GROUP BY date ORDER BY date"
-    )
+    advice = "run `make demo` (or materialize reports_daily)"
+    try:
+        _, rows = resources["catalog"].query(DAYS_SQL)
+    except Exception as e:  # no reports_daily table in the catalog yet, most likely
+        said = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise click.ClickException(f"no published days yet ({said}) — {advice}") from e
     if not rows:
-        raise click.ClickException("no published days yet — run `make demo` (or a materialize)")
+        raise click.ClickException(f"no published days yet — {advice}")
     out = []
     for date, readings, mean_temp in rows:
         decoded = read_decoded(store, path_value_to_date(date))
@@ -323,14 +342,9 @@ def _report(resources: dict[str, Any], chart: str | None = None) -> None:
 
 
 def _report_sites(catalog: Any) -> None:
-    """Mean temperature per site: the readings joined with the copied `devices` table."""
+    """Mean temperature per site: the rollup joined with the copied `devices` table."""
     try:
-        names, rows = catalog.query(
-            "SELECT d.site, count(DISTINCT r.device_id) AS devices,"
-            " round(avg(r.value), 2) AS mean_temp_c"
-            " FROM reports r JOIN devices d ON d.device_id = r.device_id"
-            " WHERE r.channel = 'temperature' GROUP BY d.site ORDER BY d.site"
-        )
+        names, rows = catalog.query(SITES_SQL)
     except Exception as e:  # no `devices` copy in this lake: say so, the rest stands
         click.echo(f"\n(no per-site figures: the `devices` copy is not in the catalog: {e})")
         return

@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from lake_assets.cli import main
-from lake_assets_tests.defs.reports.test_pipeline import canned, run
+from lake_assets_tests.defs.reports.test_daily import run  # the reports and their rollup
+from lake_assets_tests.defs.reports.test_pipeline import canned
+from lake_assets_tests.report_defs import reports_daily
 
 
 @pytest.fixture
@@ -99,6 +101,13 @@ def test_query_and_report_read_the_catalog(monkeypatch: pytest.MonkeyPatch, lake
     code, out = invoke("demo", "report", "--chart", str(chart))
     assert code == 0, out
     assert out.splitlines()[2].split() == ["20260101", "8", "1", "20.005"]
+    # the same numbers as asking every reading (what the report read before the rollup)
+    from lake_assets.cli import _fmt
+    from lake_assets_tests.defs.reports.test_pipeline import table_counts
+
+    assert [line.split()[::3] + line.split()[1:2] for line in out.splitlines()[2:4]] == [
+        [date, _fmt(mean), _fmt(n)] for date, (n, mean) in table_counts(lake_root).items()
+    ]
     svg = chart.read_text()
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "<title>20260101: 8 readings</title>" in svg
@@ -161,7 +170,7 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     }
     daily = [a for (a, _), s in zip(built, copies, strict=True) if s.daily]
     full = [a for (a, _), s in zip(built, copies, strict=True) if not s.daily]
-    assert materialize_days([*ASSETS, *daily], resources, "2026-01-01").success
+    assert materialize_days([*ASSETS, reports_daily, *daily], resources, "2026-01-01").success
     assert materialize_days(full, resources, None).success  # type: ignore[arg-type]
     code, out = invoke("demo", "report")
     assert code == 0, out
@@ -177,6 +186,15 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     warmth = dict(zip(SITES, SITE_WARMTH, strict=True))
     for cells in table:  # each site's own climate comes through the join
         assert float(cells[2]) == pytest.approx(21 + warmth[cells[0]], abs=0.1)
+    # the same figures as asking every reading (what the report read before the rollup)
+    _, every_reading = resources["catalog"].query(
+        "SELECT d.site, count(DISTINCT r.device_id), round(avg(r.value), 2)"
+        " FROM reports r JOIN devices d ON d.device_id = r.device_id"
+        " WHERE r.channel = 'temperature' GROUP BY d.site ORDER BY d.site"
+    )
+    assert [[site, int(n), float(mean)] for site, n, mean in table] == [
+        list(row) for row in every_reading
+    ]
 
 
 def test_demo_pin_start_writes_the_first_day_once_and_never_overrides_yours(
@@ -229,7 +247,9 @@ def test_the_demo_report_is_the_same_on_both_table_formats(
         }
         daily = [a for (a, _), s in zip(built, copies, strict=True) if s.daily]
         full = [a for (a, _), s in zip(built, copies, strict=True) if not s.daily]
-        assert materialize_days([*ASSETS, *daily], resources, "2026-01-01", "2026-01-02").success
+        assert materialize_days(
+            [*ASSETS, reports_daily, *daily], resources, "2026-01-01", "2026-01-02"
+        ).success
         assert materialize_days(full, resources, None).success  # type: ignore[arg-type]
         for name, value in env.items():
             monkeypatch.setenv(name, value)
