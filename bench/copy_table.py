@@ -73,12 +73,11 @@ def run_ours(out: Path) -> int:
 
     from lake_assets.catalogs.duckdb import DuckDBCatalogResource
     from lake_assets.core.tables import CopyMode, TableSpec
-    from lake_assets.defs.copies.assets import build_copy
     from lake_assets.defs.resources import lake_resource
-    from lake_assets.settings import LakeSettings
+    from lake_assets.project import Project
     from lake_assets.source.client import MySQLResource
 
-    asset, _ = build_copy(TableSpec(TABLE, CopyMode.FULL), LakeSettings.from_env({}))
+    asset, _ = Project.from_env({}).copy_defs(TableSpec(TABLE, CopyMode.FULL))
     result = materialize(
         [asset],
         instance=DagsterInstance.ephemeral(),

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import pymysql
@@ -19,12 +19,23 @@ import pymysql
 from lake_assets.lake.zones import TABLE
 from lake_assets.settings import LakeSettings, SettingsError
 
+if TYPE_CHECKING:
+    from lake_assets.project import Project
 
-def _settings() -> LakeSettings:
+
+def _project() -> Project:
+    """The settings and the copies file, as the code location reads them: any problem with
+    either stops the command with the same sentences."""
+    from lake_assets.project import Project
+
     try:
-        return LakeSettings.from_env()
+        return Project.from_env()
     except SettingsError as e:
         raise click.ClickException(str(e)) from None
+
+
+def _settings() -> LakeSettings:
+    return _project().settings
 
 
 def _mysql_params() -> dict[str, object]:
@@ -42,7 +53,7 @@ def _mysql_params() -> dict[str, object]:
 @contextmanager
 def _resources(settings: LakeSettings) -> Iterator[dict[str, Any]]:
     """The code location's resources, initialised with their EnvVars resolved, as in a run."""
-    from lake_assets.defs.resources import build_resources
+    from lake_assets.project import build_resources
 
     with ExitStack() as stack:
         yield {
@@ -140,19 +151,22 @@ def pools() -> None:
 def doctor() -> None:
     """Check the configuration: settings, MySQL, the source table, the lake, the catalog and
     every entry of the copies file against the source."""
+    from lake_assets.project import Project
+
     try:
-        settings = LakeSettings.from_env()
+        project = Project.from_env()
     except SettingsError as e:  # every bad setting, one sentence each, then stop
         for problem in e.problems:
             click.echo(f"FAIL  settings: {problem}")
         sys.exit(1)
-    with _resources(settings) as resources:
-        failed = _doctor_checks(settings, resources)
+    with _resources(project.settings) as resources:
+        failed = _doctor_checks(project, resources)
     if failed:
         sys.exit(1)
 
 
-def _doctor_checks(settings: LakeSettings, resources: dict[str, Any]) -> bool:
+def _doctor_checks(project: Project, resources: dict[str, Any]) -> bool:
+    settings = project.settings
     failed = False
 
     def check(label: str, fn) -> None:
@@ -175,7 +189,7 @@ def _doctor_checks(settings: LakeSettings, resources: dict[str, Any]) -> bool:
     check("mysql", source)
     check("lake", lambda: (resources["lake"].store(), settings.lake_root)[1])
     check("catalog", lambda: f"{len(resources['catalog'].partitions(TABLE))} published day(s)")
-    for spec in settings.copies:
+    for spec in project.copies:
         check(f"copy {spec.table}", lambda spec=spec: _judge_copy(mysql, spec))
     return failed
 

@@ -1,4 +1,5 @@
-"""Environment → typed settings, validated once when the code location loads.
+"""Environment → typed settings, validated once when the code location loads. Only the
+environment (and ./.env): the copies file it names is read by lake_assets/project.py.
 
 The names and defaults are the contract's (docs/lake-contract.md). A `.env` file in the
 working directory is read too; variables already set win over it.
@@ -7,7 +8,6 @@ working directory is read too; variables already set win over it.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -18,9 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dagster import EnvVar
 from dotenv import load_dotenv
-
-from lake_assets.core.copies_file import CopiesConfigError, load_copies
-from lake_assets.core.tables import TableSpec
 
 T = TypeVar("T")
 
@@ -145,8 +142,7 @@ class LakeSettings:
     alert_sns_topic_arn: str = ""
     alert_webhook_url: str = ""
     webserver_url: str = ""
-    copies_file: str = ""  # the copies file read, "" if none
-    copies: tuple[TableSpec, ...] = ()
+    copies_file: str = ""  # the copies file to read (lake_assets/project.py), "" if none
     mysql: MySQLSettings = MySQLSettings()
     athena_workgroup: str = "primary"
     athena_output_location: str = ""  # "" → <LAKE_ROOT>/_athena/ unless the workgroup sets one
@@ -210,7 +206,7 @@ class LakeSettings:
             webserver_url=p.take(
                 _parse_url, "DAGSTER_WEBSERVER_URL", get(env, "DAGSTER_WEBSERVER_URL"), default=""
             ),
-            **p.take(_copies, env.get("LAKE_COPIES", ""), default={}),
+            copies_file=p.take(copies_file, env, default=""),
             mysql=MySQLSettings.from_env(env, p),
             athena_workgroup=get(env, "ATHENA_WORKGROUP"),
             athena_output_location=env.get("ATHENA_OUTPUT_LOCATION", ""),
@@ -234,12 +230,6 @@ class LakeSettings:
         return settings
 
 
-@functools.cache
-def current_settings() -> LakeSettings:
-    """The process's settings, read once (the code location, the CLI)."""
-    return LakeSettings.from_env()
-
-
 def get(env: Mapping[str, str], name: str) -> str:
     """The variable's value, or the contract's default when it is unset or empty."""
     return env.get(name) or DEFAULTS[name]
@@ -251,8 +241,10 @@ def secret(name: str) -> str | EnvVar:
     return EnvVar(name) if os.environ.get(name) else DEFAULTS[name]
 
 
-def _copies(value: str) -> dict[str, object]:
-    """LAKE_COPIES names the copies file; unset, ./copies.yaml is used if it exists."""
+def copies_file(env: Mapping[str, str]) -> str:
+    """LAKE_COPIES names the copies file; unset, ./copies.yaml is used if it exists ("": none).
+    The file is read where the definitions are made (lake_assets/project.py)."""
+    value = env.get("LAKE_COPIES", "")
     if value:
         path = Path(value).expanduser()
         if not path.is_file():
@@ -260,11 +252,8 @@ def _copies(value: str) -> dict[str, object]:
     else:
         path = Path.cwd() / "copies.yaml"
         if not path.is_file():
-            return {}
-    try:
-        return {"copies_file": str(path.resolve()), "copies": load_copies(path)}
-    except CopiesConfigError as e:
-        raise SettingsError(str(e)) from None
+            return ""
+    return str(path.resolve())
 
 
 def normalise_lake_root(value: str) -> str:

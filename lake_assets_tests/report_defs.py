@@ -6,31 +6,37 @@ from __future__ import annotations
 
 import os
 
-from lake_assets.defs.automation.alerts import AlertSensors, build_alert_sensors
-from lake_assets.defs.automation.sensors import build_late_reports_sensor
-from lake_assets.defs.policies import daily_policy
+from lake_assets.defs.automation.alerts import AlertSensors, AlertTargets, build_alert_sensors
+from lake_assets.defs.automation.late_data import build_late_reports_sensor
 from lake_assets.defs.reports import build_report_assets
 from lake_assets.defs.reports.checks import build_report_checks
 from lake_assets.defs.reports.daily import build_rollup
-from lake_assets.defs.reports.table import table_kinds
+from lake_assets.project import Project
 from lake_assets.settings import LakeSettings
 
-SETTINGS = LakeSettings.from_env({k: v for k, v in os.environ.items() if k != "LAKE_COPIES"})
-DAILY = daily_policy(SETTINGS)
+PROJECT = Project.from_env({k: v for k, v in os.environ.items() if k != "LAKE_COPIES"})
+SETTINGS, DAILY = PROJECT.settings, PROJECT.daily
 
-raw_reports, decoded_reports, reports_table = build_report_assets(SETTINGS)
+raw_reports, decoded_reports, reports_table = build_report_assets(DAILY, PROJECT.kinds)
 ALL_CHECKS = build_report_checks(DAILY.partitions, SETTINGS.max_quarantine_rate)
 raw_matches_source, decoded_accounts_for_raw, quarantine_rate, published_matches_decoded = (
     ALL_CHECKS
 )
-late_reports_sensor = build_late_reports_sensor(SETTINGS, DAILY.partitions)
+late_reports_sensor = build_late_reports_sensor(
+    DAILY.partitions, SETTINGS.late_lookback_days, SETTINGS.late_sensor_interval_s
+)
 
 
 def alert_sensors() -> AlertSensors:
     """The alert sensors as the code location would make them now, from the environment the
     test has set (destinations, the webserver's URL)."""
     env = {k: v for k, v in os.environ.items() if k != "LAKE_COPIES"}
-    return build_alert_sensors(LakeSettings.from_env(env))
+    settings = LakeSettings.from_env(env)
+    return build_alert_sensors(
+        AlertTargets(
+            settings.alert_sns_topic_arn, settings.alert_webhook_url, settings.webserver_url
+        )
+    )
 
 
-reports_daily, rollup_matches_readings = build_rollup(DAILY, table_kinds(SETTINGS))
+reports_daily, rollup_matches_readings = build_rollup(DAILY, PROJECT.kinds)

@@ -110,8 +110,7 @@ def test_importing_the_package_reads_no_setting_and_no_file(tmp_path: Path) -> N
         "lake_assets.defs.copies.assets",
         "lake_assets.defs.automation.jobs",
         "lake_assets.defs.automation.schedules",
-        "lake_assets.defs.automation.sensors",
-        "lake_assets.defs.automation.late_copies",
+        "lake_assets.defs.automation.late_data",
         "lake_assets.defs.automation.freshness",
         "lake_assets.defs.automation.alerts",
         "lake_assets.cli",
@@ -124,12 +123,13 @@ def test_importing_the_package_reads_no_setting_and_no_file(tmp_path: Path) -> N
 
 
 def test_only_the_top_reads_the_settings() -> None:
-    """Only definitions.py and cli.py turn the environment into settings; every other module
-    is given them (a sensor that read them at tick time would disagree with its code location)."""
+    """Only definitions.py and cli.py turn the configuration into values (through project.py,
+    on settings.py); every other module is given them (a sensor that read them at tick time
+    would disagree with its code location)."""
     package = REPO / "lake_assets"
     readers = sorted(
         str(path.relative_to(package))
         for path in package.rglob("*.py")
-        if any(call in path.read_text() for call in ("from_env(", "current_settings("))
+        if any(call in path.read_text() for call in ("from_env(", "current_project("))
     )
-    assert readers == ["cli.py", "definitions.py", "settings.py"]
+    assert readers == ["cli.py", "definitions.py", "project.py", "settings.py"]

@@ -152,8 +152,8 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     """The demo end to end on MariaDB: seed, the reports pipeline and the demo's copies, then
     the mean temperature per site, answered from the catalog."""
     from lake_assets.core.copies_file import load_copies
-    from lake_assets.defs.copies.assets import build_copy
-    from lake_assets.defs.resources import build_catalog, lake_resource
+    from lake_assets.defs.resources import lake_resource
+    from lake_assets.project import Project, build_catalog
     from lake_assets.settings import LakeSettings
     from lake_assets_tests.conftest import materialize_days
     from lake_assets_tests.defs.reports.test_pipeline import ASSETS
@@ -162,7 +162,7 @@ def test_demo_report_joins_the_readings_with_the_copied_devices(
     assert code == 0, out
     settings = LakeSettings.from_env({"LAKE_ROOT": cli_env})
     copies = load_copies(Path(__file__).parents[1] / "lake_assets/demo/copies.yaml")
-    built = [build_copy(spec, settings) for spec in copies]
+    built = [Project(settings).copy_defs(spec) for spec in copies]
     resources = {
         "mysql": mysql_resource,
         "lake": lake_resource(cli_env),
@@ -225,8 +225,8 @@ def test_the_demo_report_is_the_same_on_both_table_formats(
     """`make demo`'s answer, number for number, from a Hive lake and from an Iceberg lake fed
     by the same source: the reports pipeline and the demo's copies, then `demo report`."""
     from lake_assets.core.copies_file import load_copies
-    from lake_assets.defs.copies.assets import build_copy
-    from lake_assets.defs.resources import build_catalog, lake_resource
+    from lake_assets.defs.resources import lake_resource
+    from lake_assets.project import Project, build_catalog
     from lake_assets.settings import LakeSettings
     from lake_assets_tests.conftest import materialize_days
     from lake_assets_tests.defs.reports.test_pipeline import ASSETS
@@ -239,7 +239,7 @@ def test_the_demo_report_is_the_same_on_both_table_formats(
         root = str(tmp_path / table_format)
         env = {"LAKE_ROOT": root, "LAKE_TABLE_FORMAT": table_format}
         settings = LakeSettings.from_env(env)
-        built = [build_copy(spec, settings) for spec in copies]
+        built = [Project(settings).copy_defs(spec) for spec in copies]
         resources = {
             "mysql": mysql_resource,
             "lake": lake_resource(root, table_format),

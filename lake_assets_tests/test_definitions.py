@@ -79,7 +79,7 @@ def test_bad_settings_fail_at_load_naming_the_variable(
 def test_password_is_an_env_var_not_a_literal(monkeypatch: pytest.MonkeyPatch) -> None:
     from dagster import EnvVar
 
-    from lake_assets.defs.resources import build_resources
+    from lake_assets.project import build_resources
     from lake_assets.settings import LakeSettings
 
     monkeypatch.setenv("MYSQL_PASSWORD", "hunter2")

@@ -8,7 +8,7 @@ from dagster import EnvVar
 
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
-from lake_assets.defs.resources import build_resources
+from lake_assets.project import build_resources
 from lake_assets.settings import LakeSettings, SettingsError
 
 

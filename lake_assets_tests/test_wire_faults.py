@@ -25,11 +25,11 @@ from dagster import DagsterEventType
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.core.tables import CopyMode, TableSpec
-from lake_assets.defs.copies.assets import build_copy
 from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days, replace_devices, replace_events
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, RAW, DayPath, read_manifest
+from lake_assets.project import Project
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource, SourceError
 from lake_assets_tests.conftest import materialize_days
@@ -323,7 +323,7 @@ def test_a_copy_cut_mid_rows_is_retried_and_equals_the_source(
     table_format: str,
     how: str,
 ) -> None:
-    asset, check = build_copy(spec, LakeSettings.from_env({}))
+    asset, check = Project.from_env({}).copy_defs(spec)
     catalog = (
         IcebergCatalogResource(lake_root=lake_root)
         if table_format == "iceberg"

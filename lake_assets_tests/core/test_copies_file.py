@@ -11,6 +11,7 @@ import pytest
 
 from lake_assets.core.copies_file import CopiesConfigError, load_copies
 from lake_assets.core.tables import CopyMode, TableSpec
+from lake_assets.project import Project
 from lake_assets.settings import LakeSettings, SettingsError
 
 GOOD = """
@@ -88,19 +89,21 @@ def test_lake_copies_names_the_file_else_copies_yaml_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert LakeSettings.from_env({}).copies == ()  # neither: no copies
+    assert Project.from_env({}).copies == ()  # neither: no copies
     write(tmp_path, GOOD)
-    assert [c.table for c in LakeSettings.from_env({}).copies] == ["devices", "device_events"]
+    assert [c.table for c in Project.from_env({}).copies] == ["devices", "device_events"]
     other = tmp_path / "other.yaml"
     other.write_text("copies:\n  - table: sites\n    mode: full\n")
-    settings = LakeSettings.from_env({"LAKE_COPIES": str(other)})
-    assert [c.table for c in settings.copies] == ["sites"]
-    assert settings.copies_file == str(other)
+    project = Project.from_env({"LAKE_COPIES": str(other)})
+    assert [c.table for c in project.copies] == ["sites"]
+    assert project.settings.copies_file == str(other)
     with pytest.raises(SettingsError, match=r"LAKE_COPIES='missing.yaml' is not a file"):
-        LakeSettings.from_env({"LAKE_COPIES": "missing.yaml"})
+        Project.from_env({"LAKE_COPIES": "missing.yaml"})
     other.write_text("copies:\n  - table: sites\n")
     with pytest.raises(SettingsError, match=r"other.yaml, entry 1 \(sites\): `mode: None`"):
-        LakeSettings.from_env({"LAKE_COPIES": str(other)})
+        Project.from_env({"LAKE_COPIES": str(other)})
+    # the settings alone are the environment's: they name the file, they do not read it
+    assert LakeSettings.from_env({"LAKE_COPIES": str(other)}).copies_file == str(other)
 
 
 def test_the_code_location_loads_with_copies_while_mysql_is_down(tmp_path: Path) -> None:

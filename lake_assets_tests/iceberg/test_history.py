@@ -17,12 +17,11 @@ from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.catalogs.publish import partition_of
 from lake_assets.core.days import PARTITION_COLUMN
 from lake_assets.core.tables import CopyMode, TableSpec
-from lake_assets.defs.copies.assets import build_copy
 from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_devices
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.settings import LakeSettings
+from lake_assets.project import Project
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days
 from lake_assets_tests.defs.reports.test_pipeline import DAYS, canned
@@ -129,7 +128,7 @@ def test_a_racing_commit_on_the_same_day_leaves_history_whole(lake_root: str) ->
 def test_a_full_copy_replaced_twice_is_whole_in_every_snapshot(
     source_conn: pymysql.Connection, mysql_resource: MySQLResource, lake_root: str
 ) -> None:
-    asset, check = build_copy(TableSpec("devices", CopyMode.FULL), LakeSettings.from_env({}))
+    asset, check = Project.from_env({}).copy_defs(TableSpec("devices", CopyMode.FULL))
     catalog = IcebergCatalogResource(lake_root=lake_root)
     resources = {
         "mysql": mysql_resource,

@@ -33,8 +33,6 @@ from dagster import (
     sensor,
 )
 
-from lake_assets.settings import LakeSettings
-
 # On a failed run whose alert is still owed to some destination:
 PENDING = "lake/alert_pending"  # "true" while owed, "false" once delivered
 OWED_TO = "lake/alert_owed_to"  # comma-separated destinations: sns, webhook
@@ -95,18 +93,28 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def destinations(settings: LakeSettings) -> list[str]:
+@dataclass(frozen=True)
+class AlertTargets:
+    """Where alerts go (LAKE_ALERT_SNS_TOPIC_ARN, LAKE_ALERT_WEBHOOK_URL; either, both or
+    neither: the log only) and the UI they link to (DAGSTER_WEBSERVER_URL)."""
+
+    sns_topic_arn: str = ""
+    webhook_url: str = ""
+    webserver_url: str = ""
+
+
+def destinations(targets: AlertTargets) -> list[str]:
     return [
         name
         for name, configured in (
-            ("sns", settings.alert_sns_topic_arn),
-            ("webhook", settings.alert_webhook_url),
+            ("sns", targets.sns_topic_arn),
+            ("webhook", targets.webhook_url),
         )
         if configured
     ]
 
 
-def deliver(message: str, settings: LakeSettings, to: list[str]) -> dict[str, str]:
+def deliver(message: str, targets: AlertTargets, to: list[str]) -> dict[str, str]:
     """Send `message` to each destination in `to`, each on its own; returns the ones that
     failed, with why."""
     failed: dict[str, str] = {}
@@ -116,12 +124,12 @@ def deliver(message: str, settings: LakeSettings, to: list[str]) -> dict[str, st
                 from lake_assets.lake.aws import aws_client  # boto3 only where alerts use SNS
 
                 aws_client(None, "sns").publish(
-                    TopicArn=settings.alert_sns_topic_arn,
+                    TopicArn=targets.sns_topic_arn,
                     Subject="lake-assets run failed",
                     Message=message,
                 )
             else:
-                _post(settings.alert_webhook_url, message)
+                _post(targets.webhook_url, message)
         except Exception as e:  # any failure of one destination must not stop the others
             failed[name] = f"{type(e).__name__}: {e}"
     return failed
@@ -180,8 +188,8 @@ class AlertSensors:
     retries: SensorDefinition  # lake_alert_retries
 
 
-def build_alert_sensors(settings: LakeSettings) -> AlertSensors:
-    """The two alert sensors, sending to the destinations `settings` names."""
+def build_alert_sensors(targets: AlertTargets) -> AlertSensors:
+    """The two alert sensors, sending to the destinations `targets` names."""
 
     # A run-status sensor only sees runs launched from its code location unless it monitors
     # all of them, and `dagster asset materialize` runs have no code location: without this, a
@@ -194,7 +202,7 @@ def build_alert_sensors(settings: LakeSettings) -> AlertSensors:
         description="Posts failed runs to LAKE_ALERT_SNS_TOPIC_ARN and/or LAKE_ALERT_WEBHOOK_URL.",
     )
     def lake_failure_alerts(context: RunFailureSensorContext) -> None:
-        alert_failed_run(context, settings)
+        alert_failed_run(context, targets)
 
     @sensor(
         name="lake_alert_retries",
@@ -203,12 +211,12 @@ def build_alert_sensors(settings: LakeSettings) -> AlertSensors:
         description="Delivers again the failure alerts a destination did not take, with backoff.",
     )
     def lake_alert_retries(context: SensorEvaluationContext) -> SkipReason:
-        return deliver_owed_alerts(context, settings)
+        return deliver_owed_alerts(context, targets)
 
     return AlertSensors(lake_failure_alerts, lake_alert_retries)
 
 
-def alert_failed_run(context: RunFailureSensorContext, settings: LakeSettings) -> None:
+def alert_failed_run(context: RunFailureSensorContext, targets: AlertTargets) -> None:
     run = context.dagster_run
     if not is_ours(context.instance, run):
         return
@@ -219,9 +227,9 @@ def alert_failed_run(context: RunFailureSensorContext, settings: LakeSettings) -
         if failures and failures[0].step_failure_data.error
         else context.failure_event.message
     )
-    message = format_alert(run.job_name, run.run_id, run.tags, step, error, settings.webserver_url)
-    to = destinations(settings)
-    failed = deliver(message, settings, to)
+    message = format_alert(run.job_name, run.run_id, run.tags, step, error, targets.webserver_url)
+    to = destinations(targets)
+    failed = deliver(message, targets, to)
     sent = [d for d in to if d not in failed]
     context.log.info(f"alert ({', '.join(sent) or 'log only'}):\n{message}")
     for name, why in failed.items():
@@ -230,7 +238,7 @@ def alert_failed_run(context: RunFailureSensorContext, settings: LakeSettings) -
         owe(context.instance, run.run_id, message, failed)
 
 
-def deliver_owed_alerts(context: SensorEvaluationContext, settings: LakeSettings) -> SkipReason:
+def deliver_owed_alerts(context: SensorEvaluationContext, targets: AlertTargets) -> SkipReason:
     runs = context.instance.get_runs(
         filters=RunsFilter(statuses=[DagsterRunStatus.FAILURE], tags={PENDING: "true"})
     )
@@ -240,7 +248,7 @@ def deliver_owed_alerts(context: SensorEvaluationContext, settings: LakeSettings
             still += 1
             continue
         owed = [d for d in run.tags.get(OWED_TO, "").split(",") if d]
-        failed = deliver(run.tags[MESSAGE], settings, owed)
+        failed = deliver(run.tags[MESSAGE], targets, owed)
         for name, why in failed.items():
             context.log.error(f"alert of run {run.run_id} to {name} failed again: {why}")
         owe(context.instance, run.run_id, run.tags[MESSAGE], failed)

@@ -22,21 +22,20 @@ from lake_assets.defs.copies.copy import copy_slot, remove_old_attempts
 from lake_assets.defs.copies.manifest_stats import CopyStats
 from lake_assets.defs.copies.reconcile import copy_matches_source
 from lake_assets.defs.lake import LakeResource
-from lake_assets.defs.policies import daily_policy
+from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.pools import MYSQL_EXTRACT
 from lake_assets.defs.steps.days import run_days
 from lake_assets.defs.steps.metadata import column_schema, markdown_table, result_per_day
 from lake_assets.defs.steps.per_day import check_each_day, flat_metadata
 from lake_assets.lake.zones import DATA, DayManifest, DayPath
-from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource
 
 
 def build_copy(
-    spec: TableSpec, settings: LakeSettings
+    spec: TableSpec, daily: DailyPolicy, kinds: set[str], timezone: str
 ) -> tuple[AssetsDefinition, AssetChecksDefinition]:
-    catalog_kind = "glue" if settings.is_s3 else "duckdb"
-    daily = daily_policy(settings)
+    """The copy's asset and its blocking check; a daily copy's days are days of `timezone`
+    (LAKE_TIMEZONE); `kinds` says where the table lands (defs.resources.catalog_kinds)."""
     what = (
         f"the day's rows (by `{spec.date_column}`, days of LAKE_TIMEZONE)"
         if spec.daily
@@ -49,7 +48,7 @@ def build_copy(
         partitions_def=daily.partitions if spec.daily else None,
         backfill_policy=daily.backfill if spec.daily else None,
         retry_policy=daily.retry,
-        kinds={"mysql", "parquet", catalog_kind},
+        kinds={"mysql", "parquet", *kinds},
         pool=MYSQL_EXTRACT,
         description=f"A copy of MySQL `{spec.table}`: {what}, as Parquet in data/{spec.name}/ "
         f"and the catalog table `{spec.name}`. Declared in {spec.label}.",
@@ -65,9 +64,7 @@ def build_copy(
         days = run_days(context) if spec.daily else [None]
         with mysql.session():  # the days share one connection
             manifests = [
-                copy_slot(
-                    context, spec, mysql, store, catalog, day, settings.timezone, lake.layout()
-                )
+                copy_slot(context, spec, mysql, store, catalog, day, timezone, lake.layout())
                 for day in days
             ]
         stats = CopyStats.from_dict(manifests[-1].stats)

@@ -1,22 +1,20 @@
-"""The three daily-partitioned assets: raw_reports → decoded_reports → reports_table, made
-from the settings they are given."""
+"""The three daily-partitioned assets: raw_reports → decoded_reports → reports_table."""
 
 from dagster import AssetsDefinition
 
-from lake_assets.defs.policies import daily_policy
+from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.reports.decoded import build_decoded_reports
 from lake_assets.defs.reports.raw import build_raw_reports
-from lake_assets.defs.reports.table import build_reports_table, table_kinds
-from lake_assets.settings import LakeSettings
+from lake_assets.defs.reports.table import build_reports_table
 
 
-def build_report_assets(settings: LakeSettings) -> list[AssetsDefinition]:
-    """raw_reports, decoded_reports and reports_table, in that order."""
-    daily = daily_policy(settings)
+def build_report_assets(daily: DailyPolicy, kinds: set[str]) -> list[AssetsDefinition]:
+    """raw_reports, decoded_reports and reports_table, in that order; `kinds` says where the
+    table lands (defs.resources.catalog_kinds)."""
     return [
         build_raw_reports(daily),
         build_decoded_reports(daily),
-        build_reports_table(daily, table_kinds(settings)),
+        build_reports_table(daily, kinds),
     ]
 
 

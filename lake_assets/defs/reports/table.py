@@ -26,7 +26,6 @@ from lake_assets.defs.steps.metadata import result_per_day
 from lake_assets.lake.manifest_stats import DataStats
 from lake_assets.lake.retention import remove_unreferenced
 from lake_assets.lake.zones import DATA, RAW, TABLE, DayPath, attempt_started, read_manifest
-from lake_assets.settings import LakeSettings
 
 
 def _figures(spec: PartitionSpec, moved_dates: set[str]) -> dict[str, object]:
@@ -50,12 +49,6 @@ def _started_after(attempt: str, run_started: dt.datetime | None) -> bool:
     """Whether `attempt` was started after this run began (by a run that began later)."""
     started = attempt_started(attempt)
     return started is not None and run_started is not None and started > run_started
-
-
-def table_kinds(settings: LakeSettings) -> set[str]:
-    if settings.table_format == "iceberg":
-        return {"iceberg", "duckdb"}
-    return {"glue", "athena"} if settings.is_s3 else {"duckdb"}
 
 
 def build_reports_table(daily: DailyPolicy, kinds: set[str]) -> AssetsDefinition:

@@ -14,11 +14,9 @@ from dagster import build_sensor_context, instance_for_test
 
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.core.tables import CopyMode, TableSpec
-from lake_assets.defs.automation.late_copies import build_late_copies_sensor
-from lake_assets.defs.copies.assets import build_copy
-from lake_assets.defs.policies import daily_policy
+from lake_assets.defs.automation.late_data import build_late_copies_sensor
 from lake_assets.defs.resources import lake_resource
-from lake_assets.settings import LakeSettings
+from lake_assets.project import Project
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days
 
@@ -27,7 +25,7 @@ pytestmark = pytest.mark.mysql
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 DAYS = [YESTERDAY - dt.timedelta(days=2), YESTERDAY - dt.timedelta(days=1), YESTERDAY]
 SPEC = TableSpec("events", CopyMode.DAILY, date_column="d")
-SETTINGS = LakeSettings.from_env({})
+PROJECT = Project.from_env({})
 
 
 def resources(mysql: MySQLResource, root: str) -> dict[str, object]:
@@ -39,7 +37,14 @@ def resources(mysql: MySQLResource, root: str) -> dict[str, object]:
 
 
 def evaluate(instance, mysql: MySQLResource, root: str, cursor: str | None = None):
-    sensor = build_late_copies_sensor([SPEC], SETTINGS, daily_policy(SETTINGS).partitions)
+    settings = PROJECT.settings
+    sensor = build_late_copies_sensor(
+        [SPEC],
+        PROJECT.daily.partitions,
+        settings.late_lookback_days,
+        settings.late_sensor_interval_s,
+        settings.timezone,
+    )
     with build_sensor_context(
         instance=instance, cursor=cursor, resources=resources(mysql, root)
     ) as context:
@@ -55,7 +60,7 @@ def test_a_changed_copied_day_is_requested_again(
             "INSERT INTO events VALUES (%s, %s, %s)",
             [(i, day, i / 3) for i, day in enumerate(DAYS * 2)],
         )
-    asset, check = build_copy(SPEC, SETTINGS)
+    asset, check = PROJECT.copy_defs(SPEC)
     first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
     assert materialize_days(
         [asset, check], resources(mysql_resource, lake_root), first, last

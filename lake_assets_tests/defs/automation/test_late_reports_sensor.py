@@ -6,6 +6,7 @@ request re-extracts the day with no manual step."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pymysql
@@ -24,9 +25,9 @@ from lake_assets.defs.automation.late_data import (
     ask,
     contiguous_ranges,
     days_to_request,
-    fingerprint_key,
     load_cursor,
 )
+from lake_assets.defs.reports.late import fingerprint_key
 from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days
 from lake_assets.lake.store import LocalStore
@@ -131,16 +132,18 @@ def test_sensor_requests_changed_days_and_reextracts_them(
 
         again = evaluate(instance, mysql_resource, lake_root, result.cursor)
         assert again.run_requests == [], "the cursor remembers what was requested"
-        asked = load_cursor(result.cursor)
+        asked = load_cursor(json.loads(result.cursor)["reports"])  # per watched table
         assert {d: a.attempts for d, a in asked.items()} == {DAYS[1]: 1, DAYS[2]: 1}
         # that run failed: once the backoff has passed, the days are asked for again
         stale = {d: Asked(a.target, a.attempts, a.at - 3600) for d, a in asked.items()}
         from lake_assets.defs.automation.late_data import dump_cursor
 
-        retried = evaluate(instance, mysql_resource, lake_root, dump_cursor(stale))
+        retried = evaluate(
+            instance, mysql_resource, lake_root, json.dumps({"reports": dump_cursor(stale)})
+        )
         [request] = retried.run_requests
         assert request.tags["dagster/asset_partition_range_end"] == str(DAYS[2])
-        assert load_cursor(retried.cursor)[DAYS[1]].attempts == 2
+        assert load_cursor(json.loads(retried.cursor)["reports"])[DAYS[1]].attempts == 2
 
         running = DagsterRun(
             job_name="daily_reports_job",
@@ -198,7 +201,7 @@ def test_a_changed_source_row_remakes_the_days_readings_and_rollup(
     from lake_assets.definitions import build_defs
     from lake_assets.defs.automation.jobs import DAILY_REPORTS_JOB
     from lake_assets.lake.zones import DATA
-    from lake_assets.settings import LakeSettings
+    from lake_assets.project import Project
 
     env = {k: v for k, v in os.environ.items() if k != "LAKE_COPIES"}
     env |= {
@@ -210,7 +213,7 @@ def test_a_changed_source_row_remakes_the_days_readings_and_rollup(
         "LAKE_ROOT": lake_root,
         "LAKE_TABLE_FORMAT": "hive",
     }
-    defs = build_defs(LakeSettings.from_env(env))
+    defs = build_defs(Project.from_env(env))
     job = defs.resolve_job_def(DAILY_REPORTS_JOB)
     sensor = defs.resolve_sensor_def("late_reports_sensor")
     replace_days(source_conn, DAYS[:3], devices=2)

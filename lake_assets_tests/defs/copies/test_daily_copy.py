@@ -14,9 +14,8 @@ from dagster import AssetKey, DagsterInstance
 
 from lake_assets.catalogs.base import LakeCatalog
 from lake_assets.core.tables import CopyMode, TableSpec
-from lake_assets.defs.copies.assets import build_copy
 from lake_assets.defs.resources import lake_resource
-from lake_assets.settings import LakeSettings
+from lake_assets.project import Project
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days
 from lake_assets_tests.defs.reports.test_pipeline import (  # each test on both table formats
@@ -62,7 +61,7 @@ def run(
     last: str | None = None,
     instance: DagsterInstance | None = None,
 ):
-    asset, check = build_copy(spec, LakeSettings.from_env({"LAKE_TIMEZONE": BERLIN}))
+    asset, check = Project.from_env({"LAKE_TIMEZONE": BERLIN}).copy_defs(spec)
     catalog = catalog_of(root)
     lake = lake_resource(root, FORMAT["table"])
     resources = {"mysql": mysql, "lake": lake, "catalog": catalog}
