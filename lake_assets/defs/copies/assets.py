@@ -19,12 +19,12 @@ from lake_assets.catalogs.publish import partition_of, publish_forward
 from lake_assets.core.errors import only_transient_retried
 from lake_assets.core.tables import COPIES_GROUP, TableSpec
 from lake_assets.defs.copies.copy import copy_slot, remove_old_attempts
-from lake_assets.defs.copies.manifest_stats import CopyStats
 from lake_assets.defs.copies.reconcile import copy_matches_source
 from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.pools import MYSQL_EXTRACT
 from lake_assets.defs.steps.days import run_days
+from lake_assets.defs.steps.manifest_stats import CopyStats
 from lake_assets.defs.steps.metadata import column_schema, markdown_table, result_per_day
 from lake_assets.defs.steps.per_day import check_each_day, flat_metadata
 from lake_assets.lake.zones import DATA, DayManifest, DayPath
@@ -67,7 +67,7 @@ def build_copy(
                 copy_slot(context, spec, mysql, store, catalog, day, timezone, lake.layout())
                 for day in days
             ]
-        stats = CopyStats.from_dict(manifests[-1].stats)
+        stats = CopyStats.of(manifests[-1])
         shape = TableShape(spec.name, stats.catalog_columns, spec.daily)
         slots = [
             partition_of(store, DayPath(DATA, day, spec.name), m)
@@ -130,7 +130,7 @@ def build_copy(
 
 
 def _common(spec: TableSpec, catalog: LakeCatalog, last: DayManifest) -> dict[str, object]:
-    stats = CopyStats.from_dict(last.stats)
+    stats = CopyStats.of(last)
     return {
         "dagster/column_schema": column_schema(last.columns),
         "dagster/table_name": f"{catalog.describe()}.{spec.name}",
@@ -140,7 +140,7 @@ def _common(spec: TableSpec, catalog: LakeCatalog, last: DayManifest) -> dict[st
 
 
 def _figures(m: DayManifest) -> dict[str, object]:
-    stats = CopyStats.from_dict(m.stats)
+    stats = CopyStats.of(m)
     return {
         "dagster/row_count": m.rows,
         **({"dagster/partition_row_count": m.rows} if m.date else {}),

@@ -11,8 +11,8 @@ from lake_assets.catalogs.base import LakeCatalog, published_lookup, shape_of, s
 from lake_assets.core.errors import ExplainedFailure
 from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.core.tables import TableSpec
-from lake_assets.defs.copies.manifest_stats import CopyStats
 from lake_assets.defs.steps.days import Progress, new_attempt, or_the_later_runs
+from lake_assets.defs.steps.manifest_stats import CopyStats
 from lake_assets.defs.steps.metadata import stored_columns
 from lake_assets.lake.file_layout import HIVE, FileLayout
 from lake_assets.lake.parquet import PartWriter

@@ -10,7 +10,7 @@ import json
 from lake_assets.catalogs.base import LakeCatalog, published_attempt, slot_value
 from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.core.tables import TableSpec
-from lake_assets.defs.copies.manifest_stats import CopyStats
+from lake_assets.defs.steps.manifest_stats import CopyStats
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
 from lake_assets.source.client import MySQLResource
@@ -35,7 +35,7 @@ def published_versions(
         copied.append(day)
         shown = published_attempt(shown_by_date.get(slot_value(day)))
         if shown == manifest.attempt:
-            published[day] = checksum_key(CopyStats.from_dict(manifest.stats).source_checksum)
+            published[day] = checksum_key(CopyStats.of(manifest).source_checksum)
     return copied, published
 
 

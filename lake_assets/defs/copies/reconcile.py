@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict
 
-from lake_assets.catalogs.base import LakeCatalog, published_attempt, slot_value
+from lake_assets.catalogs.base import LakeCatalog, slot_value
 from lake_assets.core.tables import TableSpec
-from lake_assets.defs.copies.manifest_stats import CopyStats
+from lake_assets.defs.steps.manifest_stats import CopyStats
 from lake_assets.defs.steps.per_day import Verdict
+from lake_assets.defs.steps.published import catalog_differs
 from lake_assets.lake.parquet import iter_batches
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
@@ -25,28 +26,26 @@ def copy_matches_source(
     manifest = read_manifest(store, DayPath(DATA, day, spec.name))
     if manifest is None:
         return Verdict(False, f"{label}: not copied yet", {})
-    stats = CopyStats.from_dict(manifest.stats)
+    stats = CopyStats.of(manifest)
     names = [c.name for c in stats.checksummed]
     stored = checksum_of(
         iter_batches(store, [f.key for f in manifest.files], names, BATCH_ROWS),
         stats.checksummed,
     )
-    published = catalog.partition(spec.name, slot_value(day))
-    published_rows = catalog.published_rows(spec.name, published, store) if published else None
+    problem, shown = catalog_differs(
+        store, catalog, spec.name, manifest, catalog.partition(spec.name, slot_value(day))
+    )
     figures = {
         "source": asdict(stats.source_checksum),
         "stored": asdict(stored),
         "attempt": manifest.attempt,
-        "published_attempt": published_attempt(published),
-        "published_rows": published_rows,
+        **shown,
     }
     problems = []
     if stored != stats.source_checksum:
         problems.append("the stored rows differ from the source's (count, xor, sum of CRC32)")
-    if published is None:
-        problems.append(f"not published in {catalog.describe()}")
-    elif published_attempt(published) != manifest.attempt or published_rows != manifest.rows:
-        problems.append("the catalog does not show exactly the current copy")
+    if problem:
+        problems.append(problem)
     return Verdict(
         not problems,
         f"{label}: {stored.rows:,} rows = the source's, checksum over every column, published"

@@ -28,6 +28,7 @@ from lake_assets.core.errors import ExplainedFailure, only_transient_retried
 from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.steps.days import Progress, new_attempt, or_the_later_runs, run_days
+from lake_assets.defs.steps.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.defs.steps.metadata import (
     column_schema,
     markdown_table,
@@ -36,7 +37,6 @@ from lake_assets.defs.steps.metadata import (
 )
 from lake_assets.lake.accounting import Accounting
 from lake_assets.lake.file_layout import FileLayout
-from lake_assets.lake.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.lake.parquet import PartWriter, iter_batches
 from lake_assets.lake.retention import remove_unreferenced
 from lake_assets.lake.store import LakeStore

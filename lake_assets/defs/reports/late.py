@@ -12,7 +12,7 @@ import json
 
 from lake_assets.catalogs.base import LakeCatalog, published_attempt
 from lake_assets.core.days import date_to_path_value
-from lake_assets.lake.manifest_stats import DataStats
+from lake_assets.defs.steps.manifest_stats import DataStats
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import DATA, RAW, TABLE, DayPath, read_manifest
 from lake_assets.source.client import MySQLResource

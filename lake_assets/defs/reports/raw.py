@@ -16,8 +16,8 @@ from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.pools import MYSQL_EXTRACT
 from lake_assets.defs.steps.days import Progress, new_attempt, or_the_later_runs, run_days
+from lake_assets.defs.steps.manifest_stats import RawStats
 from lake_assets.defs.steps.metadata import column_schema, result_per_day, stored_columns
-from lake_assets.lake.manifest_stats import RawStats
 from lake_assets.lake.parquet import PartWriter
 from lake_assets.lake.retention import remove_unreferenced
 from lake_assets.lake.store import LakeStore

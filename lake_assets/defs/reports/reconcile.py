@@ -16,14 +16,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake_assets.catalogs.base import LakeCatalog, PartitionSpec, published_attempt
+from lake_assets.catalogs.base import LakeCatalog, PartitionSpec
 from lake_assets.codec.decode import readings_per_report
 from lake_assets.codec.ids import ids_to_numpy
 from lake_assets.core.days import date_to_path_value
 from lake_assets.defs.reports.rollup import ROLLUP, ROLLUP_SCHEMA
+from lake_assets.defs.steps.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.defs.steps.per_day import Verdict
+from lake_assets.defs.steps.published import catalog_differs
 from lake_assets.lake.accounting import Accounting
-from lake_assets.lake.manifest_stats import DataStats, QuarantineStats, RawStats
 from lake_assets.lake.parquet import footer_rows, iter_batches
 from lake_assets.lake.store import LakeStore
 from lake_assets.lake.zones import (
@@ -233,33 +234,13 @@ def published_matches_decoded(
     data = _manifest(store, DATA, day)
     if data is None:
         return _missing("decoded", day)
-    date = date_to_path_value(day)
-    spec = published.get(date)
-    if spec is None:
-        return Verdict(False, f"{day}: not published in {catalog.describe()}", {})
-    published_rows = catalog.published_rows(TABLE, spec, store)
-    attempt = published_attempt(spec)
-    # an Iceberg table also records who published the day: that commit must name this attempt
-    by = catalog.published_by(TABLE, date)
-    ok = (
-        attempt == data.attempt
-        and published_rows == data.rows
-        and by.get("attempt", attempt) == attempt
+    problem, shown = catalog_differs(
+        store, catalog, TABLE, data, published.get(date_to_path_value(day))
     )
-    figures: dict[str, object] = {
-        "published_rows": int(published_rows),
-        "decoded_rows": data.rows,
-        "published_attempt": attempt,
-        "decoded_attempt": data.attempt,
-        **{f"published_by_{k}": v for k, v in by.items()},
-    }
-    return Verdict(
-        ok,
-        f"{day}: published {published_rows:,} readings = decoded"
-        if ok
-        else f"{day}: published version differs from the decoded day: {figures}",
-        figures,
-    )
+    figures = {**shown, "decoded_rows": data.rows, "decoded_attempt": data.attempt}
+    if problem:
+        return Verdict(False, f"{day}: {problem} (the decoded day): {figures}", figures)
+    return Verdict(True, f"{day}: published {data.rows:,} readings = decoded", figures)
 
 
 ROLLUP_SUM_TOLERANCE = 1e-9  # of the summed magnitude: float sums added in another order
@@ -285,11 +266,14 @@ def recompute_rollup(store: LakeStore, keys: list[str]) -> pa.Table:
     return got.cast(ROLLUP_SCHEMA).sort_by([(k, "ascending") for k in ROLLUP_SCHEMA.names[:3]])
 
 
-def rollup_matches_readings(store: LakeStore, day: dt.date) -> Verdict:
+def rollup_matches_readings(
+    store: LakeStore, catalog: LakeCatalog, published: dict[str, PartitionSpec], day: dt.date
+) -> Verdict:
     """The day's rollup accounts for the day's current readings exactly: the same groups, the
     same counts, min, max and timestamps to the last bit, made from the readings attempt it
     names; sums within 1e-9 of the summed magnitude (readings × the largest |value|). Checked
-    against a recomputation from the readings files by another engine (DuckDB)."""
+    against a recomputation from the readings files by another engine (DuckDB). And the
+    catalog shows exactly that rollup. `published` is `catalog.partitions(ROLLUP)`."""
     stored = read_manifest(store, DayPath(DATA, day, ROLLUP))
     readings = read_manifest(store, DayPath(DATA, day))
     if stored is None or readings is None:
@@ -320,7 +304,12 @@ def rollup_matches_readings(store: LakeStore, day: dt.date) -> Verdict:
         problems.append("groups, counts, min, max or timestamps differ from a recomputation")
     else:
         problems += _sums_differ(got, want)
-    figures = {"groups": got.num_rows, "readings": readings.rows}
+    problem, shown = catalog_differs(
+        store, catalog, ROLLUP, stored, published.get(date_to_path_value(day))
+    )
+    if problem:
+        problems.append(problem)
+    figures = {"groups": got.num_rows, "readings": readings.rows, **shown}
     if problems:
         return Verdict(False, f"{day}: the rollup " + "; ".join(problems), figures)
     return Verdict(True, f"{day}: the rollup accounts for all {readings.rows:,} readings", figures)

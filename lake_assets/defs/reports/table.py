@@ -22,8 +22,8 @@ from lake_assets.defs.lake import LakeResource
 from lake_assets.defs.policies import DailyPolicy
 from lake_assets.defs.pools import LAKE_CATALOG
 from lake_assets.defs.steps.days import run_days
+from lake_assets.defs.steps.manifest_stats import DataStats
 from lake_assets.defs.steps.metadata import result_per_day
-from lake_assets.lake.manifest_stats import DataStats
 from lake_assets.lake.retention import remove_unreferenced
 from lake_assets.lake.zones import DATA, RAW, TABLE, DayPath, attempt_started, read_manifest
 

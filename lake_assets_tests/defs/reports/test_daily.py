@@ -141,8 +141,15 @@ def test_the_check_catches_a_rollup_one_bit_off(
     from lake_assets.defs.reports.reconcile import rollup_matches_readings as check
 
     assert run(lake_root, canned(DAYS[:1], reports=3), DAYS[0]).success
-    store, day = LocalStore(lake_root), dt.date.fromisoformat(DAYS[0])
-    assert check(store, day).passed
+    store, day, catalog = (
+        LocalStore(lake_root),
+        dt.date.fromisoformat(DAYS[0]),
+        catalog_of(lake_root),
+    )
+    published = catalog.partitions("reports_daily")
+    assert check(store, catalog, published, day).passed
+    unpublished = check(store, catalog, {}, day)
+    assert not unpublished.passed and "not published" in unpublished.description
     [entry] = read_manifest(store, DayPath(DATA, day, "reports_daily")).files
     path = store.path(entry.key)
     table = pq.read_table(path)
@@ -156,5 +163,5 @@ def test_the_check_catches_a_rollup_one_bit_off(
         values[0] = change(values[0])
         new = pa.array(values, table[column].type)
     pq.write_table(table.set_column(table.schema.get_field_index(column), column, new), path)
-    verdict = check(store, day)
+    verdict = check(store, catalog, published, day)
     assert verdict.passed is not caught, verdict.description

@@ -1,4 +1,5 @@
-"""What the reports pipeline's day manifests record besides their files, typed.
+"""What a day manifest records besides its files, typed: the reports' zones (raw, quarantine,
+decoded) and a table copy's. One way to read them: `XStats.of(manifest)`.
 
 The JSON is unchanged (manifests written before these types read back the same); a key an
 older manifest lacks takes its default.
@@ -9,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
-from lake_assets.core.fingerprints import DayFingerprint
+from lake_assets.core.fingerprints import DayFingerprint, RowChecksum
 from lake_assets.lake.zones import DayManifest
+from lake_assets.source.types import SourceColumn
 
 
 class _Stats:
@@ -68,3 +70,24 @@ class DataStats(_Stats):
     def _from(cls, body: dict[str, Any]) -> DataStats:
         fp = body.get("source_fingerprint")
         return cls(**{**body, "source_fingerprint": DayFingerprint(**fp) if fp else None})
+
+
+@dataclass(frozen=True)
+class CopyStats(_Stats):
+    """A table copy's day (or whole table): the source it was verified against."""
+
+    source_checksum: RowChecksum  # the server's, in the extract's snapshot
+    checksummed: tuple[SourceColumn, ...]  # the columns the row checksum covers
+    catalog_columns: tuple[tuple[str, str], ...]  # name → Glue type
+    source: str  # mysql://user@host:port/db (no password)
+    zero_dates: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def _from(cls, body: dict[str, Any]) -> CopyStats:
+        return cls(
+            source_checksum=RowChecksum(**body["source_checksum"]),
+            checksummed=tuple(SourceColumn(**c) for c in body["checksummed"]),
+            catalog_columns=tuple((n, t) for n, t in body["catalog_columns"]),
+            source=body["source"],
+            zero_dates=dict(body.get("zero_dates", {})),
+        )
