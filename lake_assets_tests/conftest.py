@@ -28,7 +28,7 @@ from hypothesis import settings
 
 from lake_assets.core.fingerprints import DayFingerprint
 from lake_assets.demo.seed import ensure_schema
-from lake_assets.source.client import DayExtract, MySQLResource
+from lake_assets.source.client import Extract, MySQLResource
 from lake_assets.source.types import SourceColumn, schema_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,7 +132,7 @@ class FakeMySQL(MySQLResource):
     wrong_checksum: bool = False  # the snapshot's checksum disagrees with the rows
 
     @contextmanager
-    def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
+    def extract_day(self, day: dt.date) -> Iterator[Extract[DayFingerprint]]:
         rows = json.loads(self.canned).get(day.isoformat(), [])
         if day.isoformat() == self.fail_on_day:
             raise RuntimeError(f"injected failure on {day}")
@@ -162,7 +162,7 @@ class FakeMySQL(MySQLResource):
             max_updated_at=stamp if rows else None,
             checksum=checksum ^ (1 if self.wrong_checksum else 0),
         )
-        yield DayExtract(day, CONTRACT_COLUMNS, fingerprint, iter([batch]), {})
+        yield Extract(CONTRACT_COLUMNS, fingerprint, iter([batch]), {})
 
 
 # Property tests run a few thousand examples in CI; HYPOTHESIS_PROFILE=dev runs fewer.

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, materialize
 
+from lake_assets.core.fingerprints import DayFingerprint
 from lake_assets.defs.resources import lake_resource
-from lake_assets.source.client import DayExtract, MySQLResource
+from lake_assets.source.client import Extract, MySQLResource
 from lake_assets_tests.conftest import FakeMySQL
 from lake_assets_tests.report_defs import raw_reports
 
@@ -24,7 +25,7 @@ class FlakyMySQL(FakeMySQL):
     counter: str = ""
 
     @contextmanager
-    def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
+    def extract_day(self, day: dt.date) -> Iterator[Extract[DayFingerprint]]:
         count = Path(self.counter)
         seen = int(count.read_text()) if count.exists() else 0
         count.write_text(str(seen + 1))

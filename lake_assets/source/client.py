@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import pyarrow as pa
 import pymysql
@@ -63,13 +64,17 @@ class SourceError(ExplainedFailure):
     (access denied, unknown table, …) are not retried; transient ones are."""
 
 
-@dataclass
-class DayExtract:
-    """A day being read: its declared schema, its fingerprint, and its rows as Arrow batches."""
+V = TypeVar("V")
 
-    day: dt.date
+
+@dataclass
+class Extract(Generic[V]):
+    """Rows being read in one consistent snapshot: the columns the source declares, what the
+    server says of exactly those rows in that snapshot (`expected`: a reports day's
+    fingerprint, a copy's checksum), and the rows as Arrow batches."""
+
     columns: list[SourceColumn]
-    fingerprint: DayFingerprint
+    expected: V
     batches: Iterator[pa.RecordBatch]
     zero_dates: dict[str, int]  # filled in while `batches` is consumed
 
@@ -408,15 +413,14 @@ class MySQLResource(ConfigurableResource):
         }
 
     @contextmanager
-    def extract_day(self, day: dt.date) -> Iterator[DayExtract]:
+    def extract_day(self, day: dt.date) -> Iterator[Extract[DayFingerprint]]:
         """Stream one day of the source, fingerprint and rows from the same snapshot."""
         snapshot = self._snapshot_of(day)
         with self._holding(snapshot.conn) as conn, self.explain_errors():
             zero_dates: dict[str, int] = {}
-            yield DayExtract(
-                day=day,
+            yield Extract(
                 columns=snapshot.columns,
-                fingerprint=snapshot.fingerprint,
+                expected=snapshot.fingerprint,
                 batches=self._batches(snapshot.rows, snapshot.columns, zero_dates),
                 zero_dates=zero_dates,
             )

@@ -8,16 +8,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pyarrow as pa
 import pymysql
 
 from lake_assets.core.days import PARTITION_COLUMN
 from lake_assets.core.errors import ExplainedFailure
 from lake_assets.core.fingerprints import RowChecksum
 from lake_assets.core.tables import TableSpec
-from lake_assets.source.client import MySQLResource, end_snapshot
+from lake_assets.source.client import Extract, MySQLResource, end_snapshot
 from lake_assets.source.sql import Window, checksum_sql, day_window, select_sql
-from lake_assets.source.types import SourceColumn, UnsupportedColumnType, schema_of
+from lake_assets.source.types import SourceColumn, UnsupportedColumnType
 
 DATE_TYPES = {"date", "datetime", "timestamp"}
 
@@ -101,26 +100,12 @@ def server_checksum(
     return RowChecksum(int(rows), int(xor or 0), int(total or 0))
 
 
-@dataclass
-class TableExtract:
-    """A copy being read: its columns, the server's checksum and the rows, one snapshot."""
-
-    source: SourceTable
-    expected: RowChecksum
-    batches: Iterator[pa.RecordBatch]
-    zero_dates: dict[str, int]  # filled in while `batches` is consumed
-
-    @property
-    def schema(self) -> pa.Schema:
-        return schema_of(self.source.columns)
-
-
 @contextmanager
 def extract(
     mysql: MySQLResource, spec: TableSpec, day: dt.date | None, timezone: str
-) -> Iterator[TableExtract]:
-    """Stream the day's (or the whole table's) rows, with the server's checksum of exactly
-    those rows, from one consistent snapshot."""
+) -> Iterator[tuple[SourceTable, Extract[RowChecksum]]]:
+    """The table as the source declares it, and the day's (or the whole table's) rows with the
+    server's checksum of exactly those rows, from one consistent snapshot."""
     with mysql.connect() as conn, mysql.explain_errors():
         source = judge_source(mysql, conn, spec)
         window = source.window(day, timezone)
@@ -128,17 +113,20 @@ def extract(
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             expected = server_checksum(cur, source, window)
         zero_dates: dict[str, int] = {}
-        yield TableExtract(
-            source=source,
-            expected=expected,
-            batches=mysql.stream(
-                conn,
-                source.columns,
-                select_sql(spec.table, source.columns, window, source.order_by),
-                window.args,
-                zero_dates,
+        yield (
+            source,
+            Extract(
+                columns=source.columns,
+                expected=expected,
+                batches=mysql.stream(
+                    conn,
+                    source.columns,
+                    select_sql(spec.table, source.columns, window, source.order_by),
+                    window.args,
+                    zero_dates,
+                ),
+                zero_dates=zero_dates,
             ),
-            zero_dates=zero_dates,
         )
         # a failure above closes the connection, which ends the snapshot: no rollback to fail
         end_snapshot(conn)

@@ -62,7 +62,7 @@ def test_extract_day_streams_the_day_with_declared_types(
     assert first["created_at"] == dt.datetime(2026, 1, 2, 0, 59, 59, 123000, tzinfo=dt.UTC)
     assert first["encoded"] == "AAAA"
     assert table.column("encoded").to_pylist()[1:] == [None, ""]
-    fp = extract.fingerprint
+    fp = extract.expected
     assert (fp.rows, fp.min_id, fp.max_id) == (3, 1, 2**64 - 1)
     assert fp.max_updated_at == "2026-01-03 00:00:00.500"
 
@@ -89,7 +89,7 @@ def test_day_is_one_snapshot(seeded: pymysql.Connection, mysql_resource: MySQLRe
     with resource.extract_day(DAY) as extract:
         insert(seeded, [(100, 12, DAY, "2026-01-02 05:00:00", "2026-01-02 05:00:00", "late")])
         rows = sum(b.num_rows for b in extract.batches)
-    assert rows == extract.fingerprint.rows == 3
+    assert rows == extract.expected.rows == 3
 
 
 @pytest.mark.mysql
@@ -107,7 +107,7 @@ def test_session_is_read_only_and_utc(mysql_resource: MySQLResource) -> None:
 def test_empty_day(source_db: str, mysql_resource: MySQLResource) -> None:
     with mysql_resource.extract_day(DAY) as extract:
         assert list(extract.batches) == []
-    assert extract.fingerprint.rows == 0
+    assert extract.expected.rows == 0
 
 
 @pytest.mark.mysql
@@ -197,7 +197,7 @@ def test_days_of_a_session_share_one_connection_each_in_its_own_snapshot(
             first_id = connection_id(conn)
         insert(seeded, [(100, 12, DAY, "2026-01-02 05:00:00", "2026-01-02 05:00:00", "late")])
         with mysql_resource.extract_day(DAY) as second:
-            assert sum(b.num_rows for b in second.batches) == second.fingerprint.rows == 4
+            assert sum(b.num_rows for b in second.batches) == second.expected.rows == 4
         with mysql_resource.connect() as conn:
             assert conn is shared and connection_id(conn) == first_id
     assert not shared.open
@@ -256,20 +256,20 @@ def test_the_next_days_are_opened_ahead_each_in_a_snapshot_of_its_own(
         with mysql_resource.extract_day(days[0]) as first:
             assert sorted(mysql_resource._shared.ahead) == days[1 : 1 + DAYS_AHEAD]
             opened = _opened_ahead(mysql_resource, days[1])
-            assert sum(b.num_rows for b in first.batches) == first.fingerprint.rows == 3
+            assert sum(b.num_rows for b in first.batches) == first.expected.rows == 3
         insert(seeded, [(101, 12, days[1], "2026-01-03 05:00", "2026-01-03 05:00", "late")])
         with mysql_resource.extract_day(days[1]) as second:
             rows = pa.Table.from_batches(list(second.batches))
             assert sorted(mysql_resource._shared.ahead) == days[2 : 2 + DAYS_AHEAD]
             assert _opened_ahead(mysql_resource, days[1 + DAYS_AHEAD]) != opened
-        assert second.fingerprint.rows == rows.num_rows == 1  # not the late row
+        assert second.expected.rows == rows.num_rows == 1  # not the late row
         assert [int(i) for i in rows.column("id").to_pylist()] == [3]
         for day in days[2:]:
             with mysql_resource.extract_day(day) as later:
-                assert sum(b.num_rows for b in later.batches) == later.fingerprint.rows
+                assert sum(b.num_rows for b in later.batches) == later.expected.rows
         assert _connections_to(seeded, source_db) - before <= DAYS_AHEAD + 1
         with mysql_resource.extract_day(days[1]) as again:  # not planned: a new snapshot
-            assert sum(b.num_rows for b in again.batches) == again.fingerprint.rows == 2
+            assert sum(b.num_rows for b in again.batches) == again.expected.rows == 2
     assert _connections_to(seeded, source_db) == before
 
 

@@ -73,9 +73,9 @@ def _copy_slot(
     published = published_lookup(catalog, spec.name)
     with (
         new_attempt(store, day, [DATA], attempt, published, table=spec.name),
-        extract(mysql, spec, day, timezone) as source,
+        extract(mysql, spec, day, timezone) as (table, source),
     ):
-        columns = source.source.columns
+        columns = source.columns
         if spec.daily:  # days written apart must agree; a full copy is whole each time
             drift = accept_or_refuse(store, columns, schema_key(DATA, spec.name), spec.table)
             if drift.added:
@@ -85,7 +85,7 @@ def _copy_slot(
         with PartWriter(store, path.attempt_prefix(attempt), files_schema) as writer:
             for batch in source.batches:
                 writer.write(layout.rows(batch, files_schema, day))
-                written += batch_checksum(batch, source.source.checksum_columns)
+                written += batch_checksum(batch, table.checksum_columns)
                 progress.add(batch.num_rows, batch.nbytes)
             files = writer.close()
         if written != source.expected:
@@ -107,7 +107,7 @@ def _copy_slot(
             run_id=context.run.run_id,
             stats=CopyStats(
                 source_checksum=source.expected,
-                checksummed=tuple(source.source.checksum_columns),
+                checksummed=tuple(table.checksum_columns),
                 catalog_columns=shape_of(spec.name, source.schema, spec.daily).columns,
                 source=mysql.describe(),
                 zero_dates=dict(source.zero_dates),

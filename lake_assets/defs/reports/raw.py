@@ -120,7 +120,7 @@ def _extract_day(
             columns=stored_columns(extract.schema),
             run_id=context.run.run_id,
             stats=RawStats(
-                fingerprint=extract.fingerprint,
+                fingerprint=extract.expected,
                 zero_dates=dict(extract.zero_dates),
                 source_columns={c.name: c.column_type for c in extract.columns},
                 source=mysql.describe(),
@@ -131,10 +131,10 @@ def _extract_day(
                 f"raw {day}: zero dates (a zero year, month or day) stored as null, by column: "
                 f"{dict(extract.zero_dates)}"
             )
-        if manifest.rows != extract.fingerprint.rows:
+        if manifest.rows != extract.expected.rows:
             raise SourceError(
                 f"{day}: wrote {manifest.rows} rows but the snapshot counted "
-                f"{extract.fingerprint.rows}; the day was not switched"
+                f"{extract.expected.rows}; the day was not switched"
             )
         switch_manifest(store, path, manifest)
     removed = remove_unreferenced(store, day, [RAW])
