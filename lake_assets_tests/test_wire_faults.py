@@ -395,3 +395,76 @@ def test_a_range_run_publishes_exactly_through_throttling_errors_and_dropped_con
         aws.close()
     assert all(aws.faults.values()), aws.faults  # each kind of fault happened
     assert_glue_holds_the_source(source_conn)  # read past the proxy, straight from moto
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-version", "replacing"])
+def test_a_switch_whose_reply_is_lost_is_not_taken_for_a_lost_race(
+    moto_endpoint: str, first: bool
+) -> None:
+    """S3 applies the conditional PUT of the day's manifest, the reply is lost on the way
+    back, boto3 sends it again and gets 412: the day is switched (to this attempt), which is
+    not a later run's win, and nothing of the attempt may be dropped as superseded."""
+    import boto3
+
+    from lake_assets.lake.s3 import S3Store
+    from lake_assets.lake.zones import DayManifest, FileEntry, switch_manifest
+    from lake_assets_tests.conftest import HTTP_BUCKET
+    from lake_assets_tests.wire import HttpFaultProxy
+
+    day = dt.date(2026, 1, 1)
+    path = DayPath(DATA, day)
+    direct = S3Store(f"s3://{HTTP_BUCKET}/lake", boto3.client("s3", endpoint_url=moto_endpoint))
+
+    def attempt(name: str) -> DayManifest:
+        key = f"{path.attempt_prefix(name)}part-00000.parquet"
+        direct.put_bytes(key, b"rows")
+        files = [FileEntry(key, rows=1, bytes=4)]
+        return DayManifest(DATA, "reports", "20260101", name, files, {}, "run", stats={})
+
+    if not first:
+        switch_manifest(direct, path, attempt("20260101T000000-older"))
+    ours = attempt("20260102T000000-ours")
+
+    def manifest_put(method: str, url: str, headers) -> bool:
+        conditional = "If-Match" in headers or "If-None-Match" in headers
+        return method == "PUT" and url.endswith("/_manifest.json") and conditional
+
+    proxy = HttpFaultProxy(moto_endpoint, every=0, lose_reply=manifest_put)
+    try:
+        through = S3Store(f"s3://{HTTP_BUCKET}/lake", boto3.client("s3", endpoint_url=proxy.url))
+        switch_manifest(through, path, ours)  # before the fix: Superseded by itself
+    finally:
+        proxy.close()
+    assert proxy.lost_replies == 1, "the reply was lost once, and the PUT sent again"
+    assert read_manifest(direct, path).attempt == ours.attempt
+
+
+def test_a_lock_whose_creation_reply_is_lost_is_known_as_ours(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease's PUT (If-None-Match) is applied, its reply lost, the retry gets 412: the
+    lease names its holder, so the run holds the lock at once instead of taking its own lease
+    for another run's (which, with the wait cut to a second here, fails the run), and
+    releases it after."""
+    import boto3
+
+    from lake_assets.lake import s3
+    from lake_assets_tests.conftest import HTTP_BUCKET
+    from lake_assets_tests.wire import HttpFaultProxy
+
+    monkeypatch.setattr(s3, "LOCK_WAIT_S", 1.0)
+
+    def lease_put(method: str, url: str, headers) -> bool:
+        return method == "PUT" and "/_locks/" in url
+
+    root = f"s3://{HTTP_BUCKET}/lake"
+    direct = s3.S3Store(root, boto3.client("s3", endpoint_url=moto_endpoint))
+    proxy = HttpFaultProxy(moto_endpoint, every=0, lose_reply=lease_put)
+    try:
+        store = s3.S3Store(root, boto3.client("s3", endpoint_url=proxy.url))
+        with store.lock("catalog"):
+            assert direct.get_bytes("_locks/catalog.json") is not None
+    finally:
+        proxy.close()
+    assert proxy.lost_replies == 1
+    assert direct.get_bytes("_locks/catalog.json") is None, "released"

@@ -20,6 +20,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -236,11 +237,21 @@ class HttpFaultProxy:
     `every`-th request with a fault instead of forwarding it, in turn: throttling (S3's
     `SlowDown`, Glue's `ThrottlingException`), an internal error (500), and a connection
     dropped without a reply. The schedule is counted, not random, so a run sees the same
-    faults each time; `faults` counts what was done."""
+    faults each time; `faults` counts what was done. `every=0`: no scheduled faults.
+
+    `lose_reply(method, path, headers)`: a request it matches is forwarded, and applied
+    upstream, but its reply is lost (the connection dropped), at most `lose_times` times; the
+    client only sees a connection gone, as when a reply is lost on its way back."""
 
     KINDS = ("throttle", "internal", "drop")
 
-    def __init__(self, upstream: str, every: int = 5) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        every: int = 5,
+        lose_reply: Callable[[str, str, Mapping[str, str]], bool] | None = None,
+        lose_times: int = 1,
+    ) -> None:
         import http.client
         import http.server
         import urllib.parse
@@ -248,8 +259,10 @@ class HttpFaultProxy:
         target = urllib.parse.urlsplit(upstream)
         proxy = self
         self.every = every
+        self._lose_reply, self._lose_times = lose_reply, lose_times
         self.requests = 0
         self.faults = {kind: 0 for kind in self.KINDS}
+        self.lost_replies = 0
         self._lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -291,6 +304,10 @@ class HttpFaultProxy:
                     data = response.read()
                 finally:
                     upstream_conn.close()
+                if proxy._lose(self.command, self.path, self.headers):  # applied; reply lost
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(response.status)
                 for k, v in response.getheaders():
                     if k.lower() not in ("transfer-encoding", "content-length", "connection"):
@@ -327,11 +344,20 @@ class HttpFaultProxy:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
+    def _lose(self, method: str, path: str, headers: Mapping[str, str]) -> bool:
+        with self._lock:
+            if self._lose_reply is None or self.lost_replies >= self._lose_times:
+                return False
+            if not self._lose_reply(method, path, headers):
+                return False
+            self.lost_replies += 1
+            return True
+
     def _next_fault(self) -> str | None:
         with self._lock:
             self.requests += 1
             n = self.requests
-            if n % self.every:
+            if not self.every or n % self.every:
                 return None
             kind = self.KINDS[(n // self.every) % len(self.KINDS)]
             self.faults[kind] += 1

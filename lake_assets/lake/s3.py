@@ -13,6 +13,7 @@ import os
 import random
 import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -124,15 +125,22 @@ class S3Store:
     @contextmanager
     def lock(self, name: str) -> Iterator[None]:
         """A lease object `_locks/<name>.json`, created with If-None-Match. A lease older than
-        LOCK_LEASE_S (its holder died) is taken over with If-Match on its ETag."""
+        LOCK_LEASE_S (its holder died) is taken over with If-Match on its ETag. Each lease
+        names its holder, so that a lease whose creation was applied but whose reply was lost
+        (the retried PUT then gets 412) is known as ours, not waited on as another run's."""
         key = f"_locks/{name}.json"
         deadline = time.monotonic() + LOCK_WAIT_S
         delay = 0.05
+        holder = uuid.uuid4().hex
         while True:
-            body = json.dumps({"expires": time.time() + LOCK_LEASE_S}).encode()
+            lease = {"expires": time.time() + LOCK_LEASE_S, "holder": holder}
+            body = json.dumps(lease).encode()
             if mine := self.put_if(key, body, None):
                 break
             held, version = self.get_versioned(key)
+            if held is not None and version and json.loads(held).get("holder") == holder:
+                mine = version  # our own lease: the reply to its creation was lost
+                break
             expired = held is not None and json.loads(held)["expires"] < time.time()
             if expired and (mine := self.put_if(key, body, version)):
                 break

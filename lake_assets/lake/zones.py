@@ -167,15 +167,24 @@ def switch_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> N
             )
     while True:
         version = _forward_version(store, path, manifest)
+        if version is _SWITCHED:
+            return
         if store.put_if(path.manifest_key, manifest.to_json(), version):
             return
 
 
+_SWITCHED = "switched"  # the manifest already names this very attempt
+
+
 def _forward_version(store: LakeStore, path: DayPath, manifest: DayManifest) -> str | None:
     """The day manifest's current version, if switching to `manifest` moves the day forward;
-    else `Superseded`."""
+    `_SWITCHED` if it already names `manifest`'s attempt (our own conditional write was
+    applied but its reply lost: the retried write's 412 is not a lost race); else
+    `Superseded`."""
     data, version = store.get_versioned(path.manifest_key)
     current = DayManifest.from_json(data) if data is not None else None
+    if current is not None and current.attempt == manifest.attempt:
+        return _SWITCHED
     if current is not None and current.attempt >= manifest.attempt:
         raise Superseded(
             f"{path.prefix}: a run that started later (attempt {current.attempt}) already "
