@@ -191,29 +191,25 @@ def test_sensor_requests_changed_days_and_reextracts_them(
 
 @pytest.mark.mysql
 def test_a_changed_source_row_remakes_the_days_readings_and_rollup(
-    mysql_server: dict, source_db: str, source_conn: pymysql.Connection, lake_root: str
+    mysql_server: dict,
+    source_db: str,
+    source_conn: pymysql.Connection,
+    lake_root: str,
+    tmp_path: Path,
 ) -> None:
     """The code location's own sensor and job, as the daemon would run them: a source row
     changed after its day was published gets the day's readings and its rollup re-made, the
     other days' left as they were."""
-    import os
 
     from lake_assets.definitions import build_defs
     from lake_assets.defs.automation.jobs import DAILY_REPORTS_JOB
     from lake_assets.lake.zones import DATA
     from lake_assets.project import Project
+    from lake_assets_tests.test_cli_range_run import dagster_env
 
-    env = {k: v for k, v in os.environ.items() if k != "LAKE_COPIES"}
-    env |= {
-        "MYSQL_HOST": str(mysql_server["host"]),
-        "MYSQL_PORT": str(mysql_server["port"]),
-        "MYSQL_USER": str(mysql_server["user"]),
-        "MYSQL_PASSWORD": str(mysql_server["password"]),
-        "MYSQL_DATABASE": source_db,
-        "LAKE_ROOT": lake_root,
-        "LAKE_TABLE_FORMAT": "hive",
-    }
-    defs = build_defs(Project.from_env(env))
+    env = dagster_env(mysql_server, source_db, lake_root, tmp_path / "home")
+    env.pop("LAKE_COPIES", None)
+    defs = build_defs(Project.from_env({**env, "LAKE_TABLE_FORMAT": "hive"}))
     job = defs.resolve_job_def(DAILY_REPORTS_JOB)
     sensor = defs.resolve_sensor_def("late_reports_sensor")
     replace_days(source_conn, DAYS[:3], devices=2)
