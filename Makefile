@@ -28,7 +28,7 @@ help:
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
 	@echo "make prod-local  the production stack on this machine: the instance on PostgreSQL,"
 	@echo "            the code server (gRPC), dagster-webserver and dagster-daemon; Ctrl-C stops it"
-	@echo "make screenshots  remake the README's pictures (headless Chromium) from the demo"
+	@echo "make screenshots  remake the docs' pictures (headless Chromium) from the demo"
 	@echo "make bench  benchmarks at production scale: decoder, whole pipeline vs the old flow,"
 	@echo "            publishing a day as Hive partitions vs an Iceberg commit,"
 	@echo "            a 1M-row table copy vs connectorx and dlt, a multi-run backfill's days per"

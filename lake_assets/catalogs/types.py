@@ -1,5 +1,5 @@
 """The one type mapping of the catalogs: a stored Arrow type as Glue/Athena (Hive), DuckDB
-and Iceberg read it. (What a MySQL column is stored as is source/types.py; the README's type
+and Iceberg read it. (What a MySQL column is stored as is source/types.py; docs/copies.md's type
 table shows the whole chain.)"""
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def explain_client_error(e: ClientError, action: str, target: str, permission: s
     if code in _DENIED or status == 403:
         return (
             f"cannot {action} {target}: access denied — the pipeline's role needs {permission} "
-            "(see the IAM policy in the README)"
+            "(see the IAM policy in docs/aws.md)"
         )
     if code in _WRONG_REGION or status == 301:
         region = (
