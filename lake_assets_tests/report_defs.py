@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 
+from dagster import AssetChecksDefinition, AssetsDefinition
+
+from lake_assets.core.tables import TableSpec
 from lake_assets.defs.automation.alerts import AlertSensors, AlertTargets, build_alert_sensors
 from lake_assets.defs.automation.late_data import build_late_reports_sensor
 from lake_assets.defs.reports import build_report_assets
@@ -40,3 +43,14 @@ def alert_sensors() -> AlertSensors:
 
 
 reports_daily, rollup_matches_readings = build_rollup(DAILY, PROJECT.kinds)
+
+
+# What the tests' own environment sets for every definition (conftest.py): retries without
+# waits, and the tests' first day. Nothing else of the process's environment.
+TEST_ENV = {k: os.environ[k] for k in ("LAKE_RETRY_DELAY_S", "LAKE_START_DATE") if k in os.environ}
+
+
+def copy_defs(spec: TableSpec, **env: str) -> tuple[AssetsDefinition, AssetChecksDefinition]:
+    """A table copy's asset and check as the code location makes them, from the tests'
+    environment and `env` (e.g. LAKE_ROOT, LAKE_TIMEZONE)."""
+    return Project.from_env({**TEST_ENV, **env}).copy_defs(spec)

@@ -29,11 +29,10 @@ from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_days, replace_devices, replace_events
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, RAW, DayPath, read_manifest
-from lake_assets.project import Project
 from lake_assets.settings import LakeSettings
 from lake_assets.source.client import MySQLResource, SourceError
 from lake_assets_tests.conftest import materialize_days
-from lake_assets_tests.report_defs import raw_matches_source, raw_reports
+from lake_assets_tests.report_defs import copy_defs, raw_matches_source, raw_reports
 from lake_assets_tests.wire import WireProxy
 
 pytestmark = pytest.mark.mysql
@@ -323,7 +322,7 @@ def test_a_copy_cut_mid_rows_is_retried_and_equals_the_source(
     table_format: str,
     how: str,
 ) -> None:
-    asset, check = Project.from_env({}).copy_defs(spec)
+    asset, check = copy_defs(spec)
     catalog = (
         IcebergCatalogResource(lake_root=lake_root)
         if table_format == "iceberg"

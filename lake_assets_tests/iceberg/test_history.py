@@ -21,11 +21,11 @@ from lake_assets.defs.resources import lake_resource
 from lake_assets.demo.seed import replace_devices
 from lake_assets.lake.store import LocalStore
 from lake_assets.lake.zones import DATA, DayPath, read_manifest
-from lake_assets.project import Project
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days
 from lake_assets_tests.defs.reports.test_pipeline import DAYS, canned
 from lake_assets_tests.defs.reports.test_pipeline_iceberg import copy_of, publish_racing, run
+from lake_assets_tests.report_defs import copy_defs
 
 
 def as_a_foreign_reader(catalog: IcebergCatalogResource, name: str):
@@ -128,7 +128,7 @@ def test_a_racing_commit_on_the_same_day_leaves_history_whole(lake_root: str) ->
 def test_a_full_copy_replaced_twice_is_whole_in_every_snapshot(
     source_conn: pymysql.Connection, mysql_resource: MySQLResource, lake_root: str
 ) -> None:
-    asset, check = Project.from_env({}).copy_defs(TableSpec("devices", CopyMode.FULL))
+    asset, check = copy_defs(TableSpec("devices", CopyMode.FULL))
     catalog = IcebergCatalogResource(lake_root=lake_root)
     resources = {
         "mysql": mysql_resource,

@@ -19,13 +19,14 @@ from lake_assets.defs.resources import lake_resource
 from lake_assets.project import Project
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days
+from lake_assets_tests.report_defs import TEST_ENV
 
 pytestmark = pytest.mark.mysql
 
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 DAYS = [YESTERDAY - dt.timedelta(days=2), YESTERDAY - dt.timedelta(days=1), YESTERDAY]
 SPEC = TableSpec("events", CopyMode.DAILY, date_column="d")
-PROJECT = Project.from_env({})
+PROJECT = Project.from_env(TEST_ENV)
 
 
 def resources(mysql: MySQLResource, root: str) -> dict[str, object]:

@@ -15,9 +15,9 @@ import pytest
 from lake_assets.catalogs.glue import GlueCatalogResource
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
-from lake_assets.project import Project
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import BUCKET, materialize_days
+from lake_assets_tests.report_defs import copy_defs
 
 pytestmark = pytest.mark.mysql
 ROOT = f"s3://{BUCKET}/lake"
@@ -40,7 +40,7 @@ def seed(conn: pymysql.Connection) -> None:
 
 
 def run(mysql: MySQLResource, spec: TableSpec, partition: str | None = None):
-    asset, check = Project.from_env({"LAKE_ROOT": ROOT}).copy_defs(spec)
+    asset, check = copy_defs(spec, LAKE_ROOT=ROOT)
     resources = {
         "mysql": mysql,
         "lake": lake_resource(ROOT),
@@ -149,7 +149,7 @@ def test_full_and_daily_copies_into_iceberg_tables_in_glue(
     catalog = IcebergCatalogResource(lake_root=root)
 
     def copy(spec: TableSpec, partition: str | None = None):
-        asset, check = Project.from_env({"LAKE_ROOT": root}).copy_defs(spec)
+        asset, check = copy_defs(spec, LAKE_ROOT=root)
         lake = lake_resource(root, "iceberg")
         resources = {"mysql": mysql_resource, "lake": lake, "catalog": catalog}
         result = materialize_days([asset, check], resources, partition)  # type: ignore[arg-type]

@@ -15,7 +15,6 @@ from dagster import AssetKey, DagsterInstance
 from lake_assets.catalogs.base import LakeCatalog
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
-from lake_assets.project import Project
 from lake_assets.source.client import MySQLResource
 from lake_assets_tests.conftest import materialize_days
 from lake_assets_tests.defs.reports.test_pipeline import (  # each test on both table formats
@@ -24,6 +23,7 @@ from lake_assets_tests.defs.reports.test_pipeline import (  # each test on both 
     iceberg,
     table_format,  # noqa: F401
 )
+from lake_assets_tests.report_defs import copy_defs
 
 pytestmark = pytest.mark.mysql
 
@@ -61,7 +61,7 @@ def run(
     last: str | None = None,
     instance: DagsterInstance | None = None,
 ):
-    asset, check = Project.from_env({"LAKE_TIMEZONE": BERLIN}).copy_defs(spec)
+    asset, check = copy_defs(spec, LAKE_TIMEZONE=BERLIN)
     catalog = catalog_of(root)
     lake = lake_resource(root, FORMAT["table"])
     resources = {"mysql": mysql, "lake": lake, "catalog": catalog}

@@ -19,11 +19,11 @@ from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
 from lake_assets.core.tables import CopyMode, TableSpec
 from lake_assets.defs.resources import lake_resource
-from lake_assets.project import Project
 from lake_assets.source.checksums import mysql_double_text, render
 from lake_assets.source.client import MySQLResource
 from lake_assets.source.types import SourceColumn
 from lake_assets_tests.conftest import materialize_days
+from lake_assets_tests.report_defs import copy_defs
 
 pytestmark = pytest.mark.mysql
 
@@ -272,7 +272,7 @@ def create_every_type(conn: pymysql.Connection) -> None:
 
 
 def copy_full(mysql: MySQLResource, root: str, spec: TableSpec):
-    asset, check = Project.from_env({}).copy_defs(spec)
+    asset, check = copy_defs(spec)
     resources = {
         "mysql": mysql,
         "lake": lake_resource(root),
@@ -392,7 +392,7 @@ def test_every_type_lands_exactly_in_an_iceberg_table(
     """The same table copied into an Iceberg table: the same values back (through DuckDB over
     the current snapshot's files), and the Iceberg type of every column as the README says."""
     create_every_type(source_conn)
-    asset, check = Project.from_env({}).copy_defs(TableSpec("every_type", CopyMode.FULL))
+    asset, check = copy_defs(TableSpec("every_type", CopyMode.FULL))
     catalog = IcebergCatalogResource(lake_root=lake_root)
     resources = {
         "mysql": mysql_resource,
