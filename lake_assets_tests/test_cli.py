@@ -82,6 +82,7 @@ def test_doctor_passes_then_names_what_is_wrong(
     assert code == 0, out
     assert "ok    mysql" in out
     monkeypatch.setenv("MYSQL_PORT", "1")
+    monkeypatch.setenv("MYSQL_CONNECT_RETRY_S", "1")  # the sentence, not the retry window
     code, out = invoke("doctor")
     assert code == 1
     assert "FAIL  mysql: cannot reach MySQL at" in out

@@ -113,7 +113,10 @@ def test_empty_day(source_db: str, mysql_resource: MySQLResource) -> None:
 @pytest.mark.mysql
 def test_errors_name_the_setting_and_hide_the_password(mysql_server: dict, source_db: str) -> None:
     cases = {
-        "MYSQL_HOST": MySQLResource(host="127.0.0.1", port=1, connect_timeout_s=2),
+        # refused at once; the message, not the retry window (test_bad_settings times that)
+        "MYSQL_HOST": MySQLResource(
+            host="127.0.0.1", port=1, connect_timeout_s=2, connect_retry_s=1
+        ),
         "MYSQL_PASSWORD": MySQLResource(
             host=str(mysql_server["host"]),
             port=int(mysql_server["port"]),
