@@ -18,13 +18,15 @@ QUIET := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}
 DEMO_DAYS ?= 7
 BENCH_DAYS ?= 7
 
-.PHONY: help install mysql postgres demo dev prod-local test lint format bench clean screenshots
+.PHONY: help install mysql postgres demo dev prod-local test check lint format bench clean screenshots
 
 help:
 	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, copy the demo's"
 	@echo "            tables (lake_assets/demo/copies.yaml), print the answer"
 	@echo "make test   lint and run the whole test suite (needs MySQL and PostgreSQL: started or"
-	@echo "            installed if they can be)"
+	@echo "            installed if they can be), on every core"
+	@echo "make check  the fast loop (~2 min): lint, import contracts, the tests that start no"
+	@echo "            Dagster process, webserver, daemon, S3 server or install"
 	@echo "make dev    the Dagster UI (dagster dev) on the demo data, http://127.0.0.1:3000"
 	@echo "make prod-local  the production stack on this machine: the instance on PostgreSQL,"
 	@echo "            the code server (gRPC), dagster-webserver and dagster-daemon; Ctrl-C stops it"
@@ -70,10 +72,22 @@ prod-local: export DAGSTER_HOME := $(CURDIR)/.dagster-prod
 prod-local: install mysql postgres
 	scripts/prod-local
 
+# Every test, on every core (pytest-xdist: each test has its own MySQL database, PostgreSQL
+# database, ports, lake and Dagster instance).
 test: install mysql postgres
 	$(BIN)/ruff check lake_assets lake_assets_tests bench
 	$(BIN)/lint-imports
-	LAKE_REQUIRE_MYSQL=1 LAKE_REQUIRE_POSTGRES=1 $(BIN)/pytest
+	LAKE_REQUIRE_MYSQL=1 LAKE_REQUIRE_POSTGRES=1 $(BIN)/pytest -n auto
+
+# The loop while you work: lint, the import contracts, and the tests that start no Dagster
+# process, webserver, daemon, S3 server or install, nor wait out a real timeout or walk every
+# interleaving of two runs (markers in pyproject.toml), with fewer property examples.
+# `make test` still runs everything, and is what CI runs.
+CHECK_SKIPS := not (cli or webserver or daemon or s3_server or install or interleavings or waits)
+check: install mysql
+	$(BIN)/ruff check lake_assets lake_assets_tests bench
+	$(BIN)/lint-imports
+	HYPOTHESIS_PROFILE=dev LAKE_REQUIRE_MYSQL=1 $(BIN)/pytest -n auto -q -m "$(CHECK_SKIPS)"
 
 lint: install
 	$(BIN)/ruff check lake_assets lake_assets_tests bench

@@ -76,7 +76,7 @@ def parquet_keys_by_day(list_keys, zone: str) -> dict[str, set[str]]:
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_overlapping_cli_ranges_on_a_local_lake(
     mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
 ) -> None:
@@ -99,7 +99,7 @@ def test_overlapping_cli_ranges_on_a_local_lake(
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_overlapping_cli_ranges_into_iceberg(
     mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
 ) -> None:
@@ -126,7 +126,7 @@ def test_overlapping_cli_ranges_into_iceberg(
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_overlapping_cli_ranges_on_s3(
     mysql_server: dict,
     source_db: str,
@@ -165,7 +165,7 @@ def test_overlapping_cli_ranges_on_s3(
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_overlapping_cli_ranges_into_iceberg_on_s3(
     mysql_server: dict,
     source_db: str,

@@ -97,7 +97,7 @@ def expected_per_day(conn: pymysql.Connection) -> dict[str, tuple[int, int, Coun
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_cli_range_run_matches_the_source_day_by_day(
     mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
 ) -> None:
@@ -135,7 +135,7 @@ def test_cli_range_run_matches_the_source_day_by_day(
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_cli_range_run_into_iceberg_matches_the_source_day_by_day(
     mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
 ) -> None:

@@ -29,7 +29,7 @@ from lake_assets_tests.test_cli_range_run import (
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_cli_range_run_on_s3_over_http(
     mysql_server: dict,
     source_db: str,
@@ -116,7 +116,7 @@ def assert_glue_holds_the_source(source_conn: pymysql.Connection) -> None:
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_cli_range_run_into_iceberg_on_s3_over_http(
     mysql_server: dict,
     source_db: str,

@@ -89,7 +89,7 @@ def test_password_is_an_env_var_not_a_literal(monkeypatch: pytest.MonkeyPatch) -
     assert build_resources(LakeSettings.from_env({}))["mysql"].password == ""
 
 
-@pytest.mark.slow
+@pytest.mark.cli
 def test_dg_knows_the_project(tmp_path: Path) -> None:
     """`[tool.dg]` makes this a dg project: `dg check defs` and `dg list defs` load it."""
     dg = str(Path(sys.executable).parent / "dg")

@@ -64,7 +64,8 @@ def free_port() -> int:
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.webserver
+@pytest.mark.daemon
 def test_backfill_launched_from_the_ui_runs_as_one_run(
     mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
 ) -> None:

@@ -365,7 +365,7 @@ def test_a_copy_cut_mid_rows_is_retried_and_equals_the_source(
 # -- the AWS side: S3 and Glue throttling, failing and dropping -----------------------------
 
 
-@pytest.mark.slow
+@pytest.mark.cli
 def test_a_range_run_publishes_exactly_through_throttling_errors_and_dropped_connections(
     mysql_server: dict[str, object],
     source_db: str,

@@ -23,7 +23,7 @@ from dagster._serdes import deserialize_value
 from lake_assets_tests.conftest import REPO
 from lake_assets_tests.test_ui_backfill import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.install
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/lake-assets:abc1234"
 
 

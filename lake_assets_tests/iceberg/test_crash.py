@@ -31,7 +31,7 @@ def readings(lake_root: str) -> int:
 
 
 @pytest.mark.mysql
-@pytest.mark.slow
+@pytest.mark.cli
 def test_kill_9_before_the_commit_leaves_the_previous_day_and_maintenance_sweeps(
     mysql_server: dict, source_db: str, source_conn: pymysql.Connection, tmp_path: Path
 ) -> None:

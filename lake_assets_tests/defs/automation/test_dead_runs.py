@@ -66,7 +66,7 @@ def start_cli_run(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.cli
 def test_a_killed_cli_run_is_marked_failed_and_alerted(
     tmp_path: Path,
     lake_root: str,
@@ -117,7 +117,7 @@ def test_a_killed_cli_run_is_marked_failed_and_alerted(
     assert "days: 2026-01-01" in alert["text"] and f"process {proc.pid}" in alert["text"]
 
 
-@pytest.mark.slow
+@pytest.mark.daemon
 def test_under_the_daemon_a_killed_run_is_failed_and_alerted_in_bounded_time(
     tmp_path: Path,
     lake_root: str,

@@ -134,7 +134,6 @@ def test_stored_rows_that_differ_from_the_source_fail_the_check(
     assert verdict.metadata["stored"]["rows"] == verdict.metadata["source"]["rows"] == 3
 
 
-@pytest.mark.slow
 def test_full_and_daily_copies_into_iceberg_tables_in_glue(
     moto_endpoint: str, source_conn: pymysql.Connection, mysql_resource: MySQLResource
 ) -> None:

@@ -13,7 +13,6 @@ import boto3
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from lake_assets.catalogs.glue import GlueCatalogResource
 from lake_assets.catalogs.iceberg import IcebergCatalogResource
@@ -85,7 +84,6 @@ def test_a_week_on_s3_and_glue(aws: None) -> None:
     assert len(rows) == 7 * 4 * 2, "each day: four devices (a report each), two channels"
 
 
-@pytest.mark.slow
 def test_a_week_in_iceberg_on_s3(moto_endpoint: str) -> None:
     root = f"s3://{HTTP_BUCKET}/lake"
     catalog = IcebergCatalogResource(lake_root=root)

@@ -48,7 +48,6 @@ def data_keys() -> set[str]:
     }
 
 
-@pytest.mark.slow
 def test_iceberg_tables_in_glue_on_s3(moto_endpoint: str) -> None:
     result = materialize_days(
         [*ASSETS, *ALL_CHECKS], resources(canned(DAYS, reports=300)), DAYS[0], DAYS[-1]
@@ -89,7 +88,6 @@ def live_files(catalog: IcebergCatalogResource) -> set[str]:
     return set(table.inspect.all_data_files().column("file_path").to_pylist())
 
 
-@pytest.mark.slow
 def test_a_failed_glue_commit_leaves_the_published_day(
     moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -171,6 +171,7 @@ def writes_of_one_run(setup: dict[str, Any]) -> int:
     return gate.writes
 
 
+@pytest.mark.interleavings
 @pytest.mark.parametrize("b_assets", [FULL, UNPUBLISHED], ids=["b_publishes", "b_unpublished"])
 def test_two_runs_of_a_day_interleaved_at_every_write(lake: dict[str, Any], b_assets) -> None:
     writes_of_one_run(lake)  # a published day for the runs to replace
