@@ -78,7 +78,7 @@ prod-local: install mysql postgres
 test: install mysql postgres
 	$(BIN)/ruff check lake_assets lake_assets_tests bench
 	$(BIN)/lint-imports
-	LAKE_REQUIRE_MYSQL=1 LAKE_REQUIRE_POSTGRES=1 $(BIN)/pytest -n auto
+	LAKE_REQUIRE_MYSQL=1 LAKE_REQUIRE_POSTGRES=1 $(BIN)/pytest -n auto --dist loadgroup
 
 # The loop while you work: lint, the import contracts, and the tests that start no Dagster
 # process, webserver, daemon, S3 server or install, nor wait out a real timeout or walk every

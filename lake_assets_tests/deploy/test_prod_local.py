@@ -34,7 +34,13 @@ from lake_assets_tests.deploy.conftest import fresh_database, pg_env
 from lake_assets_tests.test_cli_range_run import expected_per_day
 from lake_assets_tests.test_ui_backfill import free_port
 
-pytestmark = [pytest.mark.mysql, pytest.mark.webserver, pytest.mark.daemon]
+# one stack for the module's tests: on one worker (`--dist loadgroup`), started once
+pytestmark = [
+    pytest.mark.mysql,
+    pytest.mark.webserver,
+    pytest.mark.daemon,
+    pytest.mark.xdist_group("prod_local"),
+]
 
 BIN = Path(sys.executable).parent
 BACKFILL = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(6)]
