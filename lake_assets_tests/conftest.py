@@ -258,14 +258,9 @@ def moto_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.stop()
 
 
-SLOW_KINDS = ("daemon", "webserver", "install", "interleavings", "waits", "cli", "s3_server")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test on moto's HTTP server is marked `s3_server` by its fixture, so that no test
-    has to remember to say so. The slow kinds run first: spread over the workers from the
-    start, rather than one of them left last while the others idle."""
+    has to remember to say so."""
     for item in items:
         if "moto_endpoint" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.s3_server)
-    items.sort(key=lambda item: not any(item.get_closest_marker(k) for k in SLOW_KINDS))
