@@ -56,8 +56,9 @@ class Project:
             raise SettingsError(*problems)
         return cls(settings, copies)
 
-    @property
+    @functools.cached_property
     def daily(self) -> DailyPolicy:
+        """The one policy every daily asset of the project shares."""
         return daily_policy_of(self.settings)
 
     @property

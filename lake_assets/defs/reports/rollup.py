@@ -66,8 +66,8 @@ def roll_up_files(store: LakeStore, keys: list[str], threads: int = THREADS) -> 
     lock = threading.Lock()
 
     def fold_file(key: str) -> None:
-        for batch in iter_batches(
-            store, [key], READ_COLUMNS, BATCH_ROWS, dictionaries=DICTIONARY_COLUMNS
+        for batch in _batches_of(
+            iter_batches(store, [key], READ_COLUMNS, BATCH_ROWS, dictionaries=DICTIONARY_COLUMNS)
         ):
             part = _partial(batch)
             with lock:
@@ -83,9 +83,14 @@ def rollup(batches: Iterable[pa.RecordBatch]) -> pa.Table:
     """The rollup of `batches` of readings (`READ_COLUMNS`; channel and unit as strings or
     dictionaries), one row per (device_id, channel, unit), sorted by them."""
     day = _Day()
-    for batch in batches:
+    for batch in _batches_of(batches):
         day.add(_partial(batch))
     return day.table()
+
+
+def _batches_of(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+    """The batches that hold rows (an empty day's file holds an empty one)."""
+    return (batch for batch in batches if batch.num_rows)
 
 
 @dataclass
@@ -104,12 +109,9 @@ class _Partial:
 
 
 def _partial(batch: pa.RecordBatch) -> _Partial:
+    """The batch's groups and figures; a batch of at least one row (`_batches_of` skips the
+    empty ones)."""
     n = batch.num_rows
-    if n == 0:
-        empty = np.zeros(0)
-        return _Partial(
-            [], *(empty.astype(np.int64),) * 2, *(empty,) * 4, *(empty.astype(np.int64),) * 2
-        )
     devices, device = _runs(batch["device_id"].to_numpy(zero_copy_only=False))
     channels, channel = _dictionary_codes(batch["channel"])
     units, unit = _dictionary_codes(batch["unit"])
