@@ -176,6 +176,14 @@ def switch_manifest(store: LakeStore, path: DayPath, manifest: DayManifest) -> N
 _SWITCHED = "switched"  # the manifest already names this very attempt
 
 
+def later_attempt(store: LakeStore, path: DayPath, attempt: str) -> str | None:
+    """The attempt the day's manifest names, if a run that started later than `attempt`
+    switched the day to it (else None): by the retention rule, that run may then delete
+    `attempt`'s files, even while they are still being written."""
+    current = read_manifest(store, path)
+    return current.attempt if current is not None and current.attempt > attempt else None
+
+
 def _forward_version(store: LakeStore, path: DayPath, manifest: DayManifest) -> str | None:
     """The day manifest's current version, if switching to `manifest` moves the day forward;
     `_SWITCHED` if it already names `manifest`'s attempt (our own conditional write was

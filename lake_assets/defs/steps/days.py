@@ -16,7 +16,7 @@ from lake_assets.core.days import key_to_date
 from lake_assets.core.run_tags import run_process_tags
 from lake_assets.lake.retention import PublishedLookup, remove_unreferenced
 from lake_assets.lake.store import LakeStore
-from lake_assets.lake.zones import TABLE, Superseded
+from lake_assets.lake.zones import TABLE, DayPath, Superseded, later_attempt
 
 PROGRESS_EVERY_S = 10.0
 T = TypeVar("T")
@@ -61,14 +61,23 @@ def new_attempt(
 ) -> Iterator[None]:
     """On failure, remove what this attempt wrote unless a pointer already names it (best
     effort; the retention rule): what no manifest names was never switched to, so the last good
-    version of the day stays current."""
+    version of the day stays current. A file of this attempt that vanished while it was
+    written, after a run that started later switched the day (`zones[0]`, the zone whose
+    manifest this attempt would switch), was deleted by that run's retention: `Superseded`."""
     try:
         yield
-    except BaseException:
+    except BaseException as error:
         try:
             remove_unreferenced(store, day, zones, published, abandoned={attempt}, table=table)
         except Exception as e:
             logging.getLogger(__name__).warning("could not clean up %s of %s: %s", attempt, day, e)
+        if isinstance(error, FileNotFoundError):
+            path = DayPath(zones[0], day, table)
+            if later := later_attempt(store, path, attempt):
+                raise Superseded(
+                    f"{path.prefix}: a run that started later (attempt {later}) replaced this "
+                    f"day and deleted this run's attempt {attempt} while it was written"
+                ) from error
         raise
 
 
