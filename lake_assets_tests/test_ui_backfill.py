@@ -18,7 +18,7 @@ import pytest
 
 from lake_assets.backfill import BackfillError, Webserver
 from lake_assets.demo.seed import replace_days
-from lake_assets_tests.conftest import REPO
+from lake_assets_tests.conftest import FAST_DAEMON, REPO
 from lake_assets_tests.test_cli_range_run import dagster_env
 
 # The dev server runs in the project, where Dagster loads `.env` over the environment; `make
@@ -71,6 +71,7 @@ def test_backfill_launched_from_the_ui_runs_as_one_run(
 ) -> None:
     replace_days(source_conn, DAYS, devices=3)
     env = dagster_env(mysql_server, source_db, str(tmp_path / "lake"), tmp_path / "home")
+    env["PYTHONPATH"] = FAST_DAEMON  # the backfill daemon ticks every 2 s, not 30
     port = free_port()
     log = open(tmp_path / "dagster-dev.log", "w")  # noqa: SIM115 - closed in finally
     server = subprocess.Popen(

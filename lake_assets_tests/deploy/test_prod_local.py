@@ -28,7 +28,7 @@ from lake_assets.backfill import Webserver, follow
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.core.run_tags import PID
 from lake_assets.demo.seed import ensure_schema, replace_days
-from lake_assets_tests.conftest import REPO, mysql_params
+from lake_assets_tests.conftest import FAST_DAEMON, REPO, mysql_params
 from lake_assets_tests.defs.automation.test_alerts import webhook_server
 from lake_assets_tests.deploy.conftest import fresh_database, pg_env
 from lake_assets_tests.test_cli_range_run import expected_per_day
@@ -89,6 +89,14 @@ def lake_backfill(stack: Stack, first: dt.date, last: dt.date, *extra: str):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict) -> Iterator[Stack]:
+    # one stack per session: were this module's tests split over workers or interleaved with
+    # others (pytest-xdist's grouping broke once, silently), a second stack would start here
+    session_tmp = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        session_tmp = session_tmp.parent  # shared by the session's workers
+    started = session_tmp / "prod-local-stack-started"
+    assert not started.exists(), f"a second prod-local stack (the first: {started.read_text()})"
+    started.write_text(os.environ.get("PYTEST_XDIST_WORKER", "main"))
     tmp = tmp_path_factory.mktemp("prod")
     source = f"lake_test_{os.getpid()}_prod"
     admin = pymysql.connect(**mysql_server, autocommit=True)
@@ -125,6 +133,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict) -> Itera
             "LAKE_FRESHNESS_DEADLINE": "23:59",
             "LAKE_LATE_SENSOR_INTERVAL_S": "30",
             "LAKE_RETRY_MAX": "0",
+            # the backfill daemon's cadence, 2 s instead of 30 (fast_daemon/sitecustomize.py)
+            "PYTHONPATH": FAST_DAEMON,
         }
         env.pop("LAKE_COPIES", None)
         log = tmp / "prod-local.log"
