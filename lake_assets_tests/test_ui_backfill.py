@@ -155,6 +155,8 @@ def test_backfill_launched_from_the_ui_runs_as_one_run(
         tags = {t["key"]: t["value"] for t in run["tags"]}
         assert tags["dagster/asset_partition_range_start"] == str(DAYS[0])
         assert tags["dagster/asset_partition_range_end"] == str(DAYS[-1])
+        # and the daemon it ran under was the 2 s one (FAST_DAEMON)
+        assert "fast_daemon:" in (tmp_path / "dagster-dev.log").read_text()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

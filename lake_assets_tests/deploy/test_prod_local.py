@@ -163,6 +163,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict) -> Itera
                 "ready",
             )
             assert proc.poll() is None, stack.tail()
+            wait_for(lambda: "fast_daemon:" in log.read_text(), 60, "the fast daemon", stack)
             pool = subprocess.run(
                 [str(BIN / "dagster"), "instance", "concurrency", "set", "mysql_extract", "1"],
                 env=env,
