@@ -264,7 +264,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "moto_endpoint" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.s3_server)
-
-
-# PYTHONPATH for a test's Dagster daemon: its backfill daemon ticks every 2 s, not 30
-FAST_DAEMON = str(Path(__file__).parent / "fast_daemon")

@@ -18,7 +18,9 @@ import pytest
 
 from lake_assets.backfill import BackfillError, Webserver
 from lake_assets.demo.seed import replace_days
-from lake_assets_tests.conftest import FAST_DAEMON, REPO
+from lake_assets_tests.conftest import REPO
+from lake_assets_tests.fast_daemon.sitecustomize import FOLDER as FAST_DAEMON
+from lake_assets_tests.fast_daemon.sitecustomize import MARK as FAST_DAEMON_MARK
 from lake_assets_tests.test_cli_range_run import dagster_env
 
 # The dev server runs in the project, where Dagster loads `.env` over the environment; `make
@@ -156,7 +158,7 @@ def test_backfill_launched_from_the_ui_runs_as_one_run(
         assert tags["dagster/asset_partition_range_start"] == str(DAYS[0])
         assert tags["dagster/asset_partition_range_end"] == str(DAYS[-1])
         # and the daemon it ran under was the 2 s one (FAST_DAEMON)
-        assert "fast_daemon:" in (tmp_path / "dagster-dev.log").read_text()
+        assert FAST_DAEMON_MARK in (tmp_path / "dagster-dev.log").read_text()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

@@ -28,9 +28,11 @@ from lake_assets.backfill import Webserver, follow
 from lake_assets.catalogs.duckdb import DuckDBCatalogResource
 from lake_assets.core.run_tags import PID
 from lake_assets.demo.seed import ensure_schema, replace_days
-from lake_assets_tests.conftest import FAST_DAEMON, REPO, mysql_params
+from lake_assets_tests.conftest import REPO, mysql_params
 from lake_assets_tests.defs.automation.test_alerts import webhook_server
 from lake_assets_tests.deploy.conftest import fresh_database, pg_env
+from lake_assets_tests.fast_daemon.sitecustomize import FOLDER as FAST_DAEMON
+from lake_assets_tests.fast_daemon.sitecustomize import MARK as FAST_DAEMON_MARK
 from lake_assets_tests.test_cli_range_run import expected_per_day
 from lake_assets_tests.test_ui_backfill import free_port
 
@@ -163,7 +165,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict) -> Itera
                 "ready",
             )
             assert proc.poll() is None, stack.tail()
-            wait_for(lambda: "fast_daemon:" in log.read_text(), 60, "the fast daemon", stack)
+            wait_for(lambda: FAST_DAEMON_MARK in log.read_text(), 60, "the fast daemon", stack)
             pool = subprocess.run(
                 [str(BIN / "dagster"), "instance", "concurrency", "set", "mysql_extract", "1"],
                 env=env,

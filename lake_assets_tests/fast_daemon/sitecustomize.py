@@ -7,8 +7,8 @@ daemon's cadence. Everything else runs as deployed."""
 import os
 import sys
 
-FOLDER = os.path.dirname(os.path.abspath(__file__))
-MARK = "fast_daemon: the backfill daemon looks for work every 2 s"  # what the tests look for
+FOLDER = os.path.dirname(os.path.abspath(__file__))  # what the tests put on PYTHONPATH
+MARK = "fast_daemon: the backfill daemon looks for work every 2 s"  # and look for on stderr
 argv = getattr(sys, "orig_argv", [])
 if (len(argv) > 1 and os.path.basename(argv[1]) == "dagster-daemon") or argv[1:3] == [
     "-m",
