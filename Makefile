@@ -17,8 +17,10 @@ FULL_COPIES := copies/devices
 QUIET := --config-json '{"loggers": {"console": {"config": {"log_level": "INFO"}}}}'
 DEMO_DAYS ?= 7
 BENCH_DAYS ?= 7
+# what ruff checks and formats
+CODE := lake_assets lake_assets_tests bench
 
-.PHONY: help install mysql postgres demo dev prod-local test check lint format bench clean screenshots
+.PHONY: help install mysql postgres demo dev prod-local test check static lint format bench clean screenshots
 
 help:
 	@echo "make demo   seed MySQL with $(DEMO_DAYS) demo days, backfill them as one run, copy the demo's"
@@ -78,9 +80,7 @@ prod-local: install mysql postgres
 # suite waits on processes it started (a daemon, a schedule's minute), and on 2 cores 3
 # workers finish in 7 min where 2 take 8 min 20 s (4 take 7 min 10 s).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
-test: install mysql postgres
-	$(BIN)/ruff check lake_assets lake_assets_tests bench
-	$(BIN)/lint-imports
+test: install mysql postgres static
 	LAKE_REQUIRE_MYSQL=1 LAKE_REQUIRE_POSTGRES=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The loop while you work: lint, the import contracts, and the tests that start no Dagster
@@ -88,19 +88,20 @@ test: install mysql postgres
 # interleaving of two runs (markers in pyproject.toml), with fewer property examples.
 # `make test` still runs everything, and is what CI runs.
 CHECK_SKIPS := not (cli or webserver or daemon or s3_server or install or interleavings or waits)
-check: install mysql
-	$(BIN)/ruff check lake_assets lake_assets_tests bench
-	$(BIN)/lint-imports
+check: install mysql static
 	HYPOTHESIS_PROFILE=dev LAKE_REQUIRE_MYSQL=1 $(BIN)/pytest -n $(TEST_WORKERS) -q -m "$(CHECK_SKIPS)"
 
-lint: install
-	$(BIN)/ruff check lake_assets lake_assets_tests bench
+# ruff's rules and the import contracts (the floor plan): the first step of test and check
+static: install
+	$(BIN)/ruff check $(CODE)
 	$(BIN)/lint-imports
-	$(BIN)/ruff format --check lake_assets lake_assets_tests bench
+
+lint: static
+	$(BIN)/ruff format --check $(CODE)
 
 format: install
-	$(BIN)/ruff format lake_assets lake_assets_tests bench
-	$(BIN)/ruff check --fix lake_assets lake_assets_tests bench
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 bench: install mysql postgres
 	$(BIN)/uv pip install --python $(BIN)/python -q -e '.[dev,bench]'
